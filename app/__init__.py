@@ -1,0 +1,84 @@
+"""The main app: accounts, the chat API with its event streams, and the agent behind it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import ROOT, load_config
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `overrides` (tests, tools) on top."""
+    config = load_config()
+    config.update(overrides or {})
+    app = Flask(
+        __name__,
+        instance_path=config["INSTANCE_PATH"],
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.update(config)
+    _configure_logging(app)
+    _init_extensions(app)
+
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from app import auth, chat, health
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(chat.bp)
+    app.register_blueprint(health.bp)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=app.config.get("LOG_LEVEL", "INFO"),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.auth.identity import init_identity
+    from app.auth.keys import load_signing_keys
+    from app.extensions import db, jwt, limiter, migrate
+
+    keys = load_signing_keys(app.config["JWT_PRIVATE_KEY_PATH"])
+    app.extensions["signing_keys"] = keys
+    app_url = app.config["APP_URL"]
+    app.config.update(
+        JWT_ALGORITHM="RS256",
+        JWT_PRIVATE_KEY=keys.private_pem,
+        JWT_PUBLIC_KEY=keys.public_pem,
+        JWT_ENCODE_ISSUER=app_url,
+        JWT_DECODE_ISSUER=app_url,
+        JWT_ENCODE_AUDIENCE=app_url,  # the MCP services refuse tokens of this audience
+        JWT_DECODE_AUDIENCE=app_url,
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_COOKIE_CSRF_PROTECT=False,  # tokens travel in headers only; CSRF is per session
+    )
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    jwt.init_app(app)
+    limiter.init_app(app)
+    init_identity(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite ignores ON DELETE CASCADE unless asked, per connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,121 @@
+"""Who is calling: a browser session or a Bearer token, and which requests need CSRF.
+
+One rule: a request that presents `Authorization: Bearer` is authenticated by that token
+alone (the session is ignored, and CSRF does not apply since no cookie is trusted); any other
+request is authenticated by its session cookie, and its state-changing requests need the CSRF
+token. Every token the app issues is recorded by `jti`, so a revoked one is refused at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, Request, current_app, redirect, request, session, url_for
+from flask_jwt_extended import create_access_token, decode_token
+from jwt import PyJWTError
+from sqlalchemy import select
+
+from app.auth.keys import signing_keys
+from app.errors import json_error, wants_html
+from app.extensions import csrf, db, login_manager
+from app.models import ApiToken, User, new_id
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# Recording every use would write to the database on every request; once a minute is plenty.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def bearer_token(req: Request) -> str | None:
+    header = req.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def issue_token(user: User, *, name: str, kind: str, expires_in: timedelta) -> tuple[str, ApiToken]:
+    """Create a signed access token for `user` and record it (not committed)."""
+    jti = new_id()
+    now = datetime.now(UTC)
+    token = create_access_token(
+        identity=user.id,
+        expires_delta=expires_in,
+        additional_claims={"jti": jti},
+        additional_headers={"kid": signing_keys().kid},
+    )
+    record = ApiToken(
+        user_id=user.id,
+        jti=jti,
+        name=name,
+        kind=kind,
+        created_at=now,
+        expires_at=now + expires_in,
+    )
+    db.session.add(record)
+    return token, record
+
+
+def _user_from_session(user_id: str) -> User | None:
+    if bearer_token(request):
+        return None  # the token decides, see the module docstring
+    return db.session.get(User, user_id)
+
+
+def _user_from_bearer(req: Request) -> User | None:
+    token = bearer_token(req)
+    if token is None:
+        return None
+    try:
+        claims: dict[str, Any] = decode_token(token)
+    except (PyJWTError, KeyError, ValueError):
+        return None
+    record = db.session.scalar(select(ApiToken).where(ApiToken.jti == claims.get("jti")))
+    if record is None or record.revoked_at is not None or record.user_id != claims.get("sub"):
+        return None
+    now = datetime.now(UTC)
+    if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
+        record.last_used_at = now
+        db.session.commit()
+    return db.session.get(User, record.user_id)
+
+
+def _unauthorized() -> Any:
+    if wants_html():
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if bearer_token(request):
+        return json_error(
+            401,
+            "The token is invalid, expired or revoked.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return json_error(
+        401,
+        "Log in, or send Authorization: Bearer <token>.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _csrf_guard() -> None:
+    """CSRF on every form post, and on every state-changing request of a logged-in session.
+
+    Left out: Bearer requests (no cookie is trusted) and anonymous API calls such as JSON
+    login and signup, which have no session to ride on.
+    """
+    if request.method in SAFE_METHODS or bearer_token(request):
+        return
+    if request.mimetype in FORM_TYPES or "_user_id" in session:
+        csrf.protect()
+
+
+def init_identity(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.user_loader(_user_from_session)
+    login_manager.request_loader(_user_from_bearer)
+    login_manager.unauthorized_handler(_unauthorized)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    app.before_request(_csrf_guard)
+
+
+def token_lifetime(days: int | None = None) -> timedelta:
+    return timedelta(days=days or current_app.config["API_TOKEN_DEFAULT_DAYS"])

@@ -1,0 +1,140 @@
+"""The app's signing key pair: it signs every token the app issues; its public half is the JWKS.
+
+The private key lives in a PEM file (`JWT_PRIVATE_KEY_PATH`, by default under `instance/`),
+generated on first use. Public keys of retired keys can be kept published during a rotation
+by placing them, as PEM files, in `instance/jwks-retired/` (see the README's production notes):
+tokens they signed keep verifying until they expire.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import current_app
+
+ALGORITHM = "RS256"
+
+# What each MCP service lets a token do; a per-call token carries all of its service's scopes.
+SERVICE_SCOPES: dict[str, tuple[str, ...]] = {
+    "listings": ("listings:read", "listings:report"),
+    "analytics": ("analytics:read",),
+}
+
+
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def public_jwk(public_key: rsa.RSAPublicKey) -> dict[str, str]:
+    """The RFC 7517 JWK of a public key, with its RFC 7638 thumbprint as `kid`."""
+    numbers = public_key.public_numbers()
+    members = {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    return {**members, "kid": kid, "use": "sig", "alg": ALGORITHM}
+
+
+def _load_or_create_private_key(path: Path) -> rsa.RSAPrivateKey:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pem)
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # atomic: two workers starting at once agree on one key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"{path} is not an RSA private key")
+    return key
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    """The current private key, its id, and every public key the JWKS publishes."""
+
+    private_key: rsa.RSAPrivateKey
+    kid: str
+    jwks: dict[str, list[dict[str, str]]]
+
+    @property
+    def private_pem(self) -> bytes:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    @property
+    def public_pem(self) -> bytes:
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
+
+
+def load_signing_keys(private_key_path: str) -> SigningKeys:
+    path = Path(private_key_path)
+    private_key = _load_or_create_private_key(path)
+    current = public_jwk(private_key.public_key())
+    keys = [current]
+    retired_dir = path.parent / "jwks-retired"
+    if retired_dir.is_dir():
+        for pem in sorted(retired_dir.glob("*.pem")):
+            public_key = serialization.load_pem_public_key(pem.read_bytes())
+            if isinstance(public_key, rsa.RSAPublicKey):
+                keys.append(public_jwk(public_key))
+    return SigningKeys(private_key=private_key, kid=current["kid"], jwks={"keys": keys})
+
+
+def signing_keys() -> SigningKeys:
+    return current_app.extensions["signing_keys"]
+
+
+def service_url(service: str) -> str:
+    """The service's MCP URL, which is also its resource identifier (the token audience)."""
+    return current_app.config[f"MCP_{service.upper()}_URL"]
+
+
+def mint_service_token(user_id: str, service: str, ttl_seconds: int | None = None) -> str:
+    """A short-lived token for one MCP service that carries the user's identity (`sub`).
+
+    The agent mints one per tool call; the user's own token never leaves the main app.
+    """
+    if service not in SERVICE_SCOPES:
+        raise ValueError(f"unknown service {service!r}")
+    ttl = ttl_seconds or current_app.config["MCP_TOKEN_TTL"]
+    now = datetime.now(UTC)
+    claims = {
+        "iss": current_app.config["APP_URL"],
+        "aud": service_url(service),
+        "sub": user_id,
+        "scope": " ".join(SERVICE_SCOPES[service]),
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+        "jti": uuid.uuid4().hex,
+    }
+    return signing_keys().sign(claims)

@@ -1,0 +1,24 @@
+"""gunicorn settings shared by the three processes; gevent is patched in before anything else.
+
+Patching first matters: `ssl`, `socket` and friends must be gevent's before `requests`, `openai`
+or the database drivers import them. Each process picks its port on the command line.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import os  # noqa: E402
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3000')}"
+worker_class = "gevent"
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+# Each open event stream holds one connection: allow many per worker.
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "2000"))
+# With gevent, gunicorn's timeout is a liveness check of the worker loop, not of a request.
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -1,0 +1,245 @@
+"""Accounts both ways: HTML forms with sessions and CSRF, JSON login with tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import jwt
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.auth.identity import issue_token
+from app.extensions import db
+from app.models import User
+from tests.conftest import AuthActions, csrf_token
+
+
+def test_signup_form_creates_account_and_logs_in(client: FlaskClient) -> None:
+    token = csrf_token(client, "/auth/signup")
+    response = client.post(
+        "/auth/signup",
+        data={
+            "name": "Ann",
+            "email": "ann@example.com",
+            "password": "longenough1",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert client.get("/auth/me").get_json()["user"]["email"] == "ann@example.com"
+
+
+def test_signup_form_shows_field_errors_inline(client: FlaskClient) -> None:
+    token = csrf_token(client, "/auth/signup")
+    response = client.post(
+        "/auth/signup", data={"email": "not-an-email", "password": "short", "csrf_token": token}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Invalid email address." in page
+    assert "Use at least 8 characters." in page
+
+
+def test_login_form_then_logout(client: FlaskClient, auth: AuthActions) -> None:
+    auth.signup()
+    csrf = auth.browser_login()
+    assert client.get("/auth/me").status_code == 200
+    response = client.post("/auth/logout", data={"csrf_token": csrf})
+    assert response.status_code == 302
+    assert client.get("/auth/me").status_code == 401
+
+
+def test_login_form_redirects_only_to_local_next(client: FlaskClient, auth: AuthActions) -> None:
+    auth.signup()
+    token = csrf_token(client)
+    response = client.post(
+        "/auth/login?next=//evil.example/x",
+        data={"email": "user@example.com", "password": "securepassword123", "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_login_form_wrong_password_shows_error(client: FlaskClient, auth: AuthActions) -> None:
+    auth.signup()
+    token = csrf_token(client)
+    response = client.post(
+        "/auth/login",
+        data={"email": "user@example.com", "password": "nope-nope", "csrf_token": token},
+    )
+    assert response.status_code == 401
+    assert "Wrong email or password." in response.get_data(as_text=True)
+
+
+def test_form_post_without_csrf_token_is_refused(client: FlaskClient, auth: AuthActions) -> None:
+    auth.signup()
+    response = client.post(
+        "/auth/login", data={"email": "user@example.com", "password": "securepassword123"}
+    )
+    assert response.status_code == 403
+    assert client.get("/auth/me").status_code == 401
+
+
+def test_session_json_write_needs_csrf_header(client: FlaskClient, auth: AuthActions) -> None:
+    auth.signup()
+    csrf = auth.browser_login()
+    refused = client.post("/auth/tokens", json={"name": "x"})
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "csrf_failed"
+    accepted = client.post("/auth/tokens", json={"name": "x"}, headers={"X-CSRFToken": csrf})
+    assert accepted.status_code == 201
+
+
+def test_json_signup_returns_token_and_user(client: FlaskClient) -> None:
+    response = client.post(
+        "/auth/signup",
+        json={"email": "Bob@Example.com", "password": "securepassword123", "name": "Bob"},
+    )
+    body = response.get_json()
+    assert response.status_code == 201
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert body["user"]["email"] == "bob@example.com"
+    assert body["user"]["name"] == "Bob"
+    me = client.get("/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.get_json()["user"]["id"] == body["user"]["id"]
+
+
+def test_duplicate_email_in_another_case_is_409(client: FlaskClient, auth: AuthActions) -> None:
+    auth.signup(email="dup@example.com")
+    response = client.post(
+        "/auth/signup", json={"email": "DUP@Example.COM", "password": "securepassword123"}
+    )
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "conflict"
+
+
+def test_signup_validation_names_the_fields(client: FlaskClient) -> None:
+    response = client.post("/auth/signup", json={"email": "nope", "password": "short"})
+    error = response.get_json()["error"]
+    assert response.status_code == 400
+    assert set(error["fields"]) == {"email", "password"}
+
+
+def test_unknown_email_and_wrong_password_answer_the_same(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.signup()
+    wrong_password = client.post(
+        "/auth/login", json={"email": "user@example.com", "password": "wrong-password"}
+    )
+    unknown_email = client.post(
+        "/auth/login", json={"email": "nobody@example.com", "password": "wrong-password"}
+    )
+    assert wrong_password.status_code == unknown_email.status_code == 401
+    assert wrong_password.get_json() == unknown_email.get_json()
+
+
+def test_login_is_case_insensitive_on_email(client: FlaskClient, auth: AuthActions) -> None:
+    auth.signup(email="case@example.com")
+    response = client.post(
+        "/auth/login", json={"email": "CASE@example.com", "password": "securepassword123"}
+    )
+    assert response.status_code == 200
+
+
+def test_api_token_create_use_list_revoke(client: FlaskClient, auth: AuthActions) -> None:
+    headers = auth.headers()
+    created = client.post(
+        "/auth/tokens", json={"name": "laptop", "expires_in_days": 7}, headers=headers
+    )
+    assert created.status_code == 201
+    body = created.get_json()
+    api_headers = {"Authorization": f"Bearer {body['token']}"}
+    assert client.get("/auth/me", headers=api_headers).status_code == 200
+
+    listed = client.get("/auth/tokens", headers=headers).get_json()["tokens"]
+    assert [t["name"] for t in listed] == ["laptop"]
+    assert "token" not in listed[0]
+    assert listed[0]["last_used_at"] is not None
+
+    assert client.delete(f"/auth/tokens/{body['id']}", headers=headers).status_code == 204
+    refused = client.get("/auth/me", headers=api_headers)
+    assert refused.status_code == 401
+    assert refused.get_json()["error"]["code"] == "unauthorized"
+    assert client.get("/auth/tokens", headers=headers).get_json()["tokens"] == []
+
+
+def test_another_users_token_id_is_404(client: FlaskClient, auth: AuthActions) -> None:
+    alice = auth.headers(email="alice@example.com")
+    bob = auth.headers(email="bob@example.com")
+    token_id = client.post("/auth/tokens", json={"name": "a"}, headers=alice).get_json()["id"]
+    assert client.delete(f"/auth/tokens/{token_id}", headers=bob).status_code == 404
+
+
+def test_expired_token_is_401(app: Flask, client: FlaskClient, auth: AuthActions) -> None:
+    auth.signup()
+    with app.test_request_context():
+        user = db.session.query(User).one()
+        token, _ = issue_token(user, name="old", kind="api", expires_in=timedelta(seconds=-5))
+        db.session.commit()
+    assert client.get("/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_tampered_token_is_401(client: FlaskClient, auth: AuthActions) -> None:
+    token = auth.signup()
+    header, payload, signature = token.split(".")
+    tampered = ".".join([header, payload, signature[:-4] + "AAAA"])
+    assert (
+        client.get("/auth/me", headers={"Authorization": f"Bearer {tampered}"}).status_code == 401
+    )
+
+
+def test_bearer_logout_revokes_that_token(client: FlaskClient, auth: AuthActions) -> None:
+    headers = auth.headers()
+    assert client.post("/auth/logout", headers=headers).status_code == 204
+    assert client.get("/auth/me", headers=headers).status_code == 401
+
+
+def test_jwks_verifies_issued_tokens(app: Flask, client: FlaskClient, auth: AuthActions) -> None:
+    token = auth.signup()
+    keys = client.get("/.well-known/jwks.json").get_json()["keys"]
+    assert len(keys) == 1
+    assert {"kty", "n", "e", "kid", "alg", "use"} <= set(keys[0])
+    assert "d" not in keys[0]  # never the private part
+    kid = jwt.get_unverified_header(token)["kid"]
+    assert kid == keys[0]["kid"]
+    public_key = jwt.PyJWK(keys[0]).key
+    claims = jwt.decode(token, public_key, algorithms=["RS256"], audience=app.config["APP_URL"])
+    assert claims["iss"] == app.config["APP_URL"]
+
+
+def test_mcp_token_is_bound_to_one_service(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    headers = auth.headers()
+    response = client.post("/auth/mcp-token", json={"service": "analytics"}, headers=headers)
+    body = response.get_json()
+    assert response.status_code == 201
+    assert body["mcp_url"] == app.config["MCP_ANALYTICS_URL"]
+    key = jwt.PyJWK(client.get("/.well-known/jwks.json").get_json()["keys"][0]).key
+    claims = jwt.decode(
+        body["access_token"], key, algorithms=["RS256"], audience=app.config["MCP_ANALYTICS_URL"]
+    )
+    assert claims["scope"] == "analytics:read"
+    assert claims["exp"] - claims["iat"] == body["expires_in"]
+    me = client.get("/auth/me", headers=headers).get_json()["user"]
+    assert claims["sub"] == me["id"]
+    # The service token is not an API token of the main app.
+    refused = client.get("/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert refused.status_code == 401
+
+
+def test_mcp_token_rejects_unknown_service(client: FlaskClient, auth: AuthActions) -> None:
+    response = client.post("/auth/mcp-token", json={"service": "mail"}, headers=auth.headers())
+    assert response.status_code == 400
+    assert "service" in response.get_json()["error"]["fields"]
+
+
+def test_html_page_redirects_to_login_and_api_answers_401(client: FlaskClient) -> None:
+    page = client.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 302
+    assert page.headers["Location"].startswith("/auth/login")
+    api = client.get("/auth/me")
+    assert api.status_code == 401
+    assert api.headers["WWW-Authenticate"] == "Bearer"
