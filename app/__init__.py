@@ -28,6 +28,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.errors import register_error_handlers
 
     register_error_handlers(app)
+    _init_chat(app)
 
     from app import auth, chat, health
 
@@ -51,11 +52,20 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from app.auth.identity import init_identity
-    from app.auth.keys import load_signing_keys
+    from app.auth.keys import ServiceTokens, load_signing_keys
     from app.extensions import db, jwt, limiter, migrate
 
     keys = load_signing_keys(app.config["JWT_PRIVATE_KEY_PATH"])
     app.extensions["signing_keys"] = keys
+    app.extensions["service_tokens"] = ServiceTokens(
+        keys=keys,
+        issuer=app.config["APP_URL"],
+        audiences={
+            "listings": app.config["MCP_LISTINGS_URL"],
+            "analytics": app.config["MCP_ANALYTICS_URL"],
+        },
+        ttl_seconds=app.config["MCP_TOKEN_TTL"],
+    )
     app_url = app.config["APP_URL"]
     app.config.update(
         JWT_ALGORITHM="RS256",
@@ -73,6 +83,25 @@ def _init_extensions(app: Flask) -> None:
     jwt.init_app(app)
     limiter.init_app(app)
     init_identity(app)
+
+
+def _init_chat(app: Flask) -> None:
+    """The broker, the runner, the MCP client and the LLM provider: one of each per process."""
+    from app.agent import make_provider
+    from app.mcp.client import McpClient
+    from app.streaming.broker import MemoryBroker
+    from app.streaming.runner import Runner
+
+    broker = MemoryBroker(replay_ttl=app.config["SSE_REPLAY_TTL"])
+    app.extensions["broker"] = broker
+    app.extensions["runner"] = Runner(app, broker)
+    tokens = app.extensions["service_tokens"]
+    app.extensions["mcp_client"] = McpClient(
+        tokens.audiences,
+        mint_token=tokens.mint,
+        timeout=app.config["MCP_TIMEOUT"],
+    )
+    app.extensions["llm_provider"] = make_provider(app.config)
 
 
 @event.listens_for(Engine, "connect")

@@ -77,6 +77,7 @@ def llm_settings(environ: dict[str, str]) -> dict[str, Any]:
         "LLM_BASE_URL": base_url,
         "LLM_MODEL": environ.get("LLM_MODEL", "").strip() or "gpt-4o-mini",
         "LLM_TIMEOUT": _float(environ, "LLM_TIMEOUT", 60.0),
+        "LLM_MAX_RETRIES": _int(environ, "LLM_MAX_RETRIES", 2),
     }
 
 

@@ -114,27 +114,34 @@ def signing_keys() -> SigningKeys:
     return current_app.extensions["signing_keys"]
 
 
-def service_url(service: str) -> str:
-    """The service's MCP URL, which is also its resource identifier (the token audience)."""
-    return current_app.config[f"MCP_{service.upper()}_URL"]
+@dataclass(frozen=True)
+class ServiceTokens:
+    """Mints the short-lived per-service tokens that carry a user's identity (`sub`).
 
-
-def mint_service_token(user_id: str, service: str, ttl_seconds: int | None = None) -> str:
-    """A short-lived token for one MCP service that carries the user's identity (`sub`).
-
-    The agent mints one per tool call; the user's own token never leaves the main app.
+    Bound once to the keys and settings, so it works in any greenlet, with or without an app
+    context. The agent mints one per tool call; the user's own token never leaves the main app.
     """
-    if service not in SERVICE_SCOPES:
-        raise ValueError(f"unknown service {service!r}")
-    ttl = ttl_seconds or current_app.config["MCP_TOKEN_TTL"]
-    now = datetime.now(UTC)
-    claims = {
-        "iss": current_app.config["APP_URL"],
-        "aud": service_url(service),
-        "sub": user_id,
-        "scope": " ".join(SERVICE_SCOPES[service]),
-        "iat": now,
-        "exp": now + timedelta(seconds=ttl),
-        "jti": uuid.uuid4().hex,
-    }
-    return signing_keys().sign(claims)
+
+    keys: SigningKeys
+    issuer: str
+    audiences: dict[str, str]  # service name -> its MCP URL, which is its resource identifier
+    ttl_seconds: int
+
+    def mint(self, user_id: str, service: str, ttl_seconds: int | None = None) -> str:
+        if service not in SERVICE_SCOPES:
+            raise ValueError(f"unknown service {service!r}")
+        now = datetime.now(UTC)
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audiences[service],
+            "sub": user_id,
+            "scope": " ".join(SERVICE_SCOPES[service]),
+            "iat": now,
+            "exp": now + timedelta(seconds=ttl_seconds or self.ttl_seconds),
+            "jti": uuid.uuid4().hex,
+        }
+        return self.keys.sign(claims)
+
+
+def service_tokens() -> ServiceTokens:
+    return current_app.extensions["service_tokens"]

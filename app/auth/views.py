@@ -26,7 +26,7 @@ from app.auth import bp
 from app.auth.accounts import EmailTaken, authenticate, create_user
 from app.auth.forms import LoginForm, SignupForm
 from app.auth.identity import FORM_TYPES, bearer_token, issue_token, token_lifetime
-from app.auth.keys import mint_service_token, service_url, signing_keys
+from app.auth.keys import service_tokens, signing_keys
 from app.auth.passwords import MIN_PASSWORD_LENGTH
 from app.errors import ApiError
 from app.extensions import db, limiter
@@ -216,13 +216,14 @@ def mcp_token() -> tuple[Response, int]:
     """A short-lived token for one MCP service, for the user's own MCP client."""
     body = parse_body(McpTokenBody)
     ttl = current_app.config["MCP_USER_TOKEN_TTL"]
-    token = mint_service_token(current_user.id, body.service, ttl_seconds=ttl)
+    tokens = service_tokens()
+    token = tokens.mint(current_user.id, body.service, ttl_seconds=ttl)
     return jsonify(
         {
             "access_token": token,
             "token_type": "Bearer",
             "expires_in": ttl,
-            "mcp_url": service_url(body.service),
+            "mcp_url": tokens.audiences[body.service],
         }
     ), 201
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("chat", __name__)
 
-from app.chat import views  # noqa: E402,F401  (registers the routes)
+from app.chat import api, views  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,86 @@
+"""Running the tool calls of one step concurrently, each through the MCP client."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from gevent.pool import Group
+from gevent.queue import Queue
+
+from app.agent.events import AgentEvent, ToolCallRequest, ToolFinished, ToolStarted
+from app.mcp.client import McpClient, ToolResult
+
+# What the model is shown of a result: enough for its answer, bounded for its context.
+MAX_RESULT_CHARS = 12_000
+
+
+def summarise(name: str, structured: dict[str, Any] | None) -> str:
+    """A short line for the UI ("Found 14 listings") from a tool's structured result."""
+    data = structured or {}
+    if name == "search_listings" and "total" in data:
+        return f"Found {data['total']} listings"
+    if name == "get_listing" and "listing_id" in data:
+        return f"Loaded listing {data['listing_id']}"
+    if name in {"get_market_analysis", "get_price_trends"} and "city" in data:
+        return f"Analyzed {data['city']}, {data.get('state', '')}".rstrip(", ")
+    if name == "compare_markets" and "markets" in data:
+        return f"Compared {len(data['markets'])} markets"
+    if name in {"get_listing_metrics", "generate_performance_report"}:
+        count = len(data.get("metrics") or data.get("listings") or [])
+        return f"Measured {count} listings"
+    if name == "estimate_mortgage" and "monthly_payment" in data:
+        return f"Monthly payment ${data['monthly_payment']:,.2f}"
+    if name == "send_listing_report" and "recipient" in data:
+        return f"Report sent to {data['recipient']}"
+    return "Done"
+
+
+def model_text(result: ToolResult) -> str:
+    text = json.dumps(result.structured) if result.structured is not None else result.text
+    if not result.ok:
+        text = f"Error: {result.text}"
+    return text[:MAX_RESULT_CHARS]
+
+
+class Toolbox:
+    """The tools one user's reply may call, with that user's identity on every call."""
+
+    def __init__(self, client: McpClient, user_id: str) -> None:
+        self.client = client
+        self.user_id = user_id
+
+    def specs(self) -> list[dict[str, Any]]:
+        return [tool.openai_spec() for tool in self.client.tools(self.user_id)]
+
+    def _call(self, request: ToolCallRequest) -> ToolFinished:
+        started = time.monotonic()
+        if request.arguments is None:
+            result = ToolResult(False, "the arguments were not valid JSON")
+        else:
+            result = self.client.call(self.user_id, request.name, request.arguments)
+        return ToolFinished(
+            call_id=request.call_id,
+            name=request.name,
+            duration_ms=round((time.monotonic() - started) * 1000),
+            summary=summarise(request.name, result.structured) if result.ok else "",
+            error=None if result.ok else result.text,
+            result=model_text(result),
+            structured=result.structured,
+        )
+
+    def run(self, requests: list[ToolCallRequest]) -> Iterator[AgentEvent]:
+        """`started` for every call at once, then `completed`/`failed` as each one ends."""
+        for request in requests:
+            yield ToolStarted(request.call_id, request.name, request.arguments or {})
+        done: Queue[ToolFinished] = Queue()
+        group = Group()
+        for request in requests:
+            group.spawn(lambda r=request: done.put(self._call(r)))
+        try:
+            for _ in requests:
+                yield done.get()
+        finally:
+            group.kill()  # a cancelled reply leaves no tool call running

@@ -1,0 +1,187 @@
+"""The chat API of CONTRACT.md section 3: start, follow, resume and cancel replies; history."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from app.chat import bp
+from app.chat.replies import (
+    ChatBody,
+    agent_run_for,
+    begin_turn,
+    owned_conversation,
+    store_reply,
+)
+from app.errors import ApiError
+from app.extensions import db, limiter
+from app.models import Conversation, Message
+from app.streaming.broker import Broker, StreamInfo
+from app.streaming.reader import sse_stream, text_stream
+from app.streaming.runner import Runner
+from app.streaming.sse import parse_last_event_id
+from app.validation import parse_body
+
+chat_limit = limiter.limit(lambda: current_app.config["CHAT_RATE_LIMIT"])
+
+
+def _broker() -> Broker:
+    return current_app.extensions["broker"]
+
+
+def _runner() -> Runner:
+    return current_app.extensions["runner"]
+
+
+def _start_reply() -> StreamInfo:
+    body = parse_body(ChatBody)
+    limit = current_app.config["CHAT_MAX_CONCURRENT_PER_USER"]
+    if _runner().active_for(current_user.id) >= limit:
+        raise ApiError(
+            429,
+            f"You already have {limit} replies running; wait for one to finish.",
+            code="too_many_streams",
+            headers={"Retry-After": "5"},
+        )
+    info, history, message = begin_turn(current_user, body)
+    _runner().start(info, agent_run_for(current_user.id, history, message), store_reply)
+    return info
+
+
+def _wants_text() -> bool:
+    if request.args.get("format") == "text":
+        return True
+    best = request.accept_mimetypes.best_match(["text/event-stream", "text/plain"])
+    return best == "text/plain" and "text/event-stream" not in request.accept_mimetypes
+
+
+def _stream_response(info: StreamInfo, after: int) -> Response:
+    """The response that reads the stream; decided fully before the body starts."""
+    config = current_app.config
+    broker = _broker()
+    db.session.remove()  # the stream may last minutes: give the connection back now
+    if _wants_text():
+        body = text_stream(broker, info.stream_id, after, keepalive=config["SSE_KEEPALIVE"])
+        response = Response(body, mimetype="text/plain")
+    else:
+        body = sse_stream(
+            broker,
+            info.stream_id,
+            after,
+            keepalive=config["SSE_KEEPALIVE"],
+            retry_ms=config["SSE_RETRY"],
+        )
+        response = Response(body, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.headers["X-Stream-Id"] = info.stream_id
+    return response
+
+
+def _owned_stream(stream_id: str) -> StreamInfo:
+    info = _broker().info(stream_id)
+    if info is None or info.user_id != current_user.id:
+        raise ApiError(404, "No such stream (it may have expired; see the conversation history).")
+    return info
+
+
+@bp.post("/agents/chat-stream")
+@login_required
+@chat_limit
+def chat_stream() -> Response:
+    return _stream_response(_start_reply(), after=0)
+
+
+@bp.post("/agents/streams")
+@login_required
+@chat_limit
+def create_stream() -> ResponseReturnValue:
+    info = _start_reply()
+    return jsonify(
+        {
+            "stream_id": info.stream_id,
+            "conversation_id": info.conversation_id,
+            "message_id": info.message_id,
+            "stream_url": url_for("chat.follow_stream", stream_id=info.stream_id),
+        }
+    ), 202
+
+
+@bp.get("/agents/streams/<stream_id>")
+@login_required
+def follow_stream(stream_id: str) -> Response:
+    info = _owned_stream(stream_id)
+    last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    return _stream_response(info, after=parse_last_event_id(last_event_id, stream_id))
+
+
+@bp.post("/agents/streams/<stream_id>/cancel")
+@login_required
+def cancel_stream(stream_id: str) -> ResponseReturnValue:
+    info = _owned_stream(stream_id)
+    _runner().cancel(info.stream_id)
+    return jsonify({"stream_id": info.stream_id, "status": "cancelling"}), 202
+
+
+@bp.get("/sse/health")
+def sse_health() -> ResponseReturnValue:
+    config = current_app.config
+    broker = _broker()
+    return jsonify(
+        {
+            "status": "ok",
+            **broker.stats(),
+            "broker": broker.kind,
+            "keepalive_s": config["SSE_KEEPALIVE"],
+            "timeout_s": config["SSE_TIMEOUT"],
+            "retry_ms": config["SSE_RETRY"],
+        }
+    )
+
+
+class RenameBody(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+
+
+@bp.get("/agents/conversations")
+@login_required
+def list_conversations() -> ResponseReturnValue:
+    conversations = db.session.scalars(
+        select(Conversation)
+        .where(Conversation.user_id == current_user.id)
+        .order_by(Conversation.updated_at.desc())
+        .limit(200)
+    )
+    return jsonify({"conversations": [c.to_dict() for c in conversations]})
+
+
+@bp.get("/agents/conversations/<conversation_id>")
+@login_required
+def get_conversation(conversation_id: str) -> ResponseReturnValue:
+    conversation = owned_conversation(current_user, conversation_id)
+    messages = db.session.scalars(
+        select(Message).where(Message.conversation_id == conversation.id).order_by(Message.seq)
+    )
+    return jsonify(
+        {"conversation": conversation.to_dict(), "messages": [m.to_dict() for m in messages]}
+    )
+
+
+@bp.patch("/agents/conversations/<conversation_id>")
+@login_required
+def rename_conversation(conversation_id: str) -> ResponseReturnValue:
+    conversation = owned_conversation(current_user, conversation_id)
+    conversation.title = parse_body(RenameBody).title.strip()
+    db.session.commit()
+    return jsonify({"conversation": conversation.to_dict()})
+
+
+@bp.delete("/agents/conversations/<conversation_id>")
+@login_required
+def delete_conversation(conversation_id: str) -> ResponseReturnValue:
+    db.session.delete(owned_conversation(current_user, conversation_id))
+    db.session.commit()
+    return "", 204

@@ -1,0 +1,133 @@
+"""Starting a reply and storing it: the database side of a chat turn."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import func, select
+
+from app.agent.loop import build_messages, run_agent
+from app.agent.toolbox import Toolbox
+from app.errors import ApiError
+from app.extensions import db
+from app.models import Conversation, Message, User, new_id
+from app.streaming.broker import StreamInfo
+from app.streaming.runner import Outcome
+
+TITLE_CHARS = 60
+
+
+class ChatBody(BaseModel):
+    """`message` (or its alias `userMessage`) and an optional conversation to continue."""
+
+    message: str | None = Field(default=None)
+    userMessage: str | None = Field(default=None)  # noqa: N815 (the contract's spelling)
+    conversation_id: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_message(self) -> ChatBody:
+        if self.message is None:
+            self.message = self.userMessage
+        return self
+
+    def text(self, max_chars: int) -> str:
+        message = (self.message or "").strip()
+        if not message:
+            raise ApiError(400, "The message is empty.", fields={"message": "must not be empty"})
+        if len(message) > max_chars:
+            raise ApiError(
+                400,
+                f"The message is longer than {max_chars} characters.",
+                fields={"message": f"must be at most {max_chars} characters"},
+            )
+        return message
+
+
+def owned_conversation(user: User, conversation_id: str) -> Conversation:
+    conversation = db.session.get(Conversation, conversation_id)
+    if conversation is None or conversation.user_id != user.id:
+        raise ApiError(404, "No such conversation.")
+    return conversation
+
+
+def recent_history(conversation: Conversation, limit: int) -> list[dict[str, str]]:
+    """The last `limit` turns with text, oldest first, as the model wants them."""
+    rows = db.session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.content != "")
+        .order_by(Message.seq.desc())
+        .limit(limit)
+    ).all()
+    return [{"role": m.role, "content": m.content} for m in reversed(rows)]
+
+
+def begin_turn(user: User, body: ChatBody) -> tuple[StreamInfo, list[dict[str, str]], str]:
+    """Store the user message (and a placeholder for the reply) before anything streams."""
+    config = current_app.config
+    message = body.text(config["CHAT_MAX_MESSAGE_CHARS"])
+    if body.conversation_id:
+        conversation = owned_conversation(user, body.conversation_id)
+    else:
+        title = message if len(message) <= TITLE_CHARS else message[: TITLE_CHARS - 1] + "…"
+        conversation = Conversation(user_id=user.id, title=title)
+        db.session.add(conversation)
+        db.session.flush()
+    history = recent_history(conversation, config["CHAT_HISTORY_MESSAGES"])
+    last_seq = db.session.scalar(
+        select(func.coalesce(func.max(Message.seq), 0)).where(
+            Message.conversation_id == conversation.id
+        )
+    )
+    stream_id = new_id()
+    reply = Message(
+        conversation_id=conversation.id,
+        seq=last_seq + 2,
+        role="assistant",
+        content="",
+        status="streaming",
+        stream_id=stream_id,
+    )
+    db.session.add(
+        Message(conversation_id=conversation.id, seq=last_seq + 1, role="user", content=message)
+    )
+    db.session.add(reply)
+    conversation.updated_at = datetime.now(UTC)
+    db.session.commit()
+    info = StreamInfo(
+        stream_id=stream_id,
+        user_id=user.id,
+        conversation_id=conversation.id,
+        message_id=reply.id,
+    )
+    return info, history, message
+
+
+def agent_run_for(user_id: str, history: list[dict[str, str]], message: str) -> Any:
+    """The reply's agent loop, built lazily inside the generation's greenlet."""
+    app = current_app._get_current_object()
+
+    def run() -> Any:
+        toolbox = Toolbox(app.extensions["mcp_client"], user_id)
+        return run_agent(
+            app.extensions["llm_provider"],
+            toolbox,
+            build_messages(history, message),
+            app.config["AGENT_MAX_STEPS"],
+        )
+
+    return run
+
+
+def store_reply(outcome: Outcome) -> None:
+    """Write how the reply ended into its placeholder message."""
+    reply = db.session.get(Message, outcome.info.message_id)
+    if reply is None:  # the conversation was deleted while it streamed
+        return
+    reply.content = outcome.text
+    reply.tool_calls = outcome.tool_calls
+    reply.status = outcome.status
+    reply.metrics = outcome.metrics
+    db.session.commit()

@@ -1,0 +1,1 @@
+"""MCP: the main app's client of the tool services, and the server machinery they share."""

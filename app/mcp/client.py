@@ -1,0 +1,200 @@
+"""The main app's MCP client: synchronous JSON-RPC over `requests`, made for gevent workers.
+
+One pooled `requests.Session` per service; every call carries a fresh short-lived token for
+that service (minted per call, carrying the user's id) and a timeout. Retries happen only on
+connection errors and 502/503/504, never on 4xx. Tools are discovered from each service's
+`tools/list` and cached; a service that is down leaves the other's tools usable, and a call to
+one of its tools becomes a tool error the model can read, never an exception.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = "2025-11-25"
+TokenMinter = Callable[[str, str], str]  # (user_id, service) -> bearer token
+
+
+class McpError(Exception):
+    """A call that could not be completed: the message is safe to show to the model."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDef:
+    service: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+    def openai_spec(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.input_schema,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    ok: bool
+    text: str
+    structured: dict[str, Any] | None = None
+
+
+def _session(pool_size: int) -> requests.Session:
+    retry = Retry(
+        total=3,
+        connect=2,
+        read=0,  # a read timeout means the tool may have run: do not run it twice
+        status=2,
+        status_forcelist=(502, 503, 504),
+        allowed_methods=None,  # JSON-RPC is all POST
+        backoff_factor=0.1,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
+    session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
+    return session
+
+
+class McpClient:
+    def __init__(
+        self,
+        services: dict[str, str],
+        *,
+        mint_token: TokenMinter,
+        timeout: float,
+        cache_seconds: float = 300.0,
+        pool_size: int = 64,
+        request_id_header: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
+        self.services = services
+        self.mint_token = mint_token
+        self.timeout = timeout
+        self.cache_seconds = cache_seconds
+        self._sessions = {name: _session(pool_size) for name in services}
+        self._ids = itertools.count(1)
+        self._tools: dict[str, ToolDef] = {}
+        self._listed_at: dict[str, float] = {}
+        self._extra_headers = request_id_header or (lambda: {})
+
+    # JSON-RPC -----------------------------------------------------------------------------
+
+    def _rpc(self, service: str, user_id: str, method: str, params: dict[str, Any]) -> Any:
+        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
+        headers = {
+            "Authorization": f"Bearer {self.mint_token(user_id, service)}",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": PROTOCOL_VERSION,
+            **self._extra_headers(),
+        }
+        try:
+            response = self._sessions[service].post(
+                self.services[service], json=body, headers=headers, timeout=self.timeout
+            )
+        except requests.Timeout:
+            raise McpError(f"the {service} service did not answer in time") from None
+        except requests.RequestException:
+            raise McpError(f"the {service} service is unavailable") from None
+        if response.status_code in (401, 403):
+            raise McpError(f"the {service} service refused the request ({response.status_code})")
+        if response.status_code >= 500:
+            raise McpError(f"the {service} service failed ({response.status_code})")
+        message = _read_message(response)
+        if "error" in message:
+            raise McpError(str(message["error"].get("message", "tool error")))
+        return message.get("result")
+
+    # Tools ----------------------------------------------------------------------------------
+
+    def _refresh(self, service: str, user_id: str) -> None:
+        """(Re)discover one service's tools; on failure keep what was known before."""
+        try:
+            self._rpc(
+                service,
+                user_id,
+                "initialize",
+                {
+                    "protocolVersion": PROTOCOL_VERSION,
+                    "capabilities": {},
+                    "clientInfo": {"name": "estate-assistant", "version": "1"},
+                },
+            )
+            result = self._rpc(service, user_id, "tools/list", {})
+        except McpError as error:
+            log.warning("tool discovery failed for %s: %s", service, error)
+            self._listed_at[service] = 0.0
+            return
+        for tool in result.get("tools", []):
+            self._tools[tool["name"]] = ToolDef(
+                service=service,
+                name=tool["name"],
+                description=tool.get("description") or "",
+                input_schema=tool.get("inputSchema") or {"type": "object"},
+            )
+        self._listed_at[service] = time.monotonic()
+
+    def tools(self, user_id: str) -> list[ToolDef]:
+        """Every tool of every reachable service, from a cache refreshed when stale."""
+        now = time.monotonic()
+        for service in self.services:
+            if now - self._listed_at.get(service, 0.0) > self.cache_seconds:
+                self._refresh(service, user_id)
+        return list(self._tools.values())
+
+    def service_of(self, name: str) -> str | None:
+        tool = self._tools.get(name)
+        return tool.service if tool else None
+
+    def call(self, user_id: str, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Call a tool; every failure comes back as a ToolResult with ok=False."""
+        service = self.service_of(name)
+        if service is None:
+            self.tools(user_id)
+            service = self.service_of(name)
+        if service is None:
+            return ToolResult(False, f"tool {name} is unavailable right now")
+        try:
+            result = self._rpc(
+                service, user_id, "tools/call", {"name": name, "arguments": arguments}
+            )
+        except McpError as error:
+            self._listed_at[service] = 0.0  # rediscover on the next call
+            return ToolResult(False, str(error))
+        text = "\n".join(
+            part.get("text", "") for part in result.get("content", []) if part.get("type") == "text"
+        )
+        structured = result.get("structuredContent")
+        if result.get("isError"):
+            return ToolResult(False, text or "the tool failed")
+        return ToolResult(True, text or json.dumps(structured), structured)
+
+
+def _read_message(response: requests.Response) -> dict[str, Any]:
+    """The JSON-RPC message of a response, whether sent as JSON or as one SSE event."""
+    content_type = response.headers.get("Content-Type", "")
+    try:
+        if content_type.startswith("text/event-stream"):
+            for line in response.text.splitlines():
+                if line.startswith("data:"):
+                    return json.loads(line[5:])
+            raise McpError("the service sent no message")
+        return response.json()
+    except ValueError:
+        raise McpError(f"the service answered {response.status_code} with no JSON-RPC") from None

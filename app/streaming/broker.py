@@ -1,0 +1,163 @@
+"""The broker: where a generation publishes its numbered events and readers follow them.
+
+Producer and readers share nothing but the broker, which is what makes resume, re-attach,
+cancel, the detach grace and the health counts work without special cases. `MemoryBroker`
+serves one process; the Redis broker (same interface) serves several workers and hosts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gevent.event import Event as Wakeup
+
+from app.streaming.sse import Event, encode
+
+CancelHandler = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """Who a stream belongs to and what it answers; fixed when the stream is created."""
+
+    stream_id: str
+    user_id: str
+    conversation_id: str
+    message_id: str
+
+
+class Broker(Protocol):
+    kind: str
+
+    def create(self, info: StreamInfo) -> None:
+        """Register a new stream before its first event."""
+
+    def publish(self, stream_id: str, name: str, data: dict[str, Any]) -> int:
+        """Append an event (only the stream's producer calls this); returns its seq."""
+
+    def finish(self, stream_id: str) -> None:
+        """The stream has published `done`: keep it replayable for the replay TTL, then drop it."""
+
+    def read(self, stream_id: str, after: int, timeout: float) -> list[Event] | None:
+        """Events after seq `after`, waiting up to `timeout` for one; None if the stream is gone."""
+
+    def info(self, stream_id: str) -> StreamInfo | None:
+        """The stream's owner and ids, or None if it never existed or has expired."""
+
+    def attach(self, stream_id: str) -> None:
+        """A reader connected (counted for the detach grace and /sse/health)."""
+
+    def detach(self, stream_id: str) -> None:
+        """A reader went away."""
+
+    def readers(self, stream_id: str) -> int:
+        """Readers connected to the stream now, in every process."""
+
+    def request_cancel(self, stream_id: str) -> None:
+        """Ask the stream's producer, wherever it runs, to stop."""
+
+    def on_cancel(self, handler: CancelHandler) -> None:
+        """Register this process's handler for cancel requests (called with the stream id)."""
+
+    def stats(self) -> dict[str, int]:
+        """`active_streams` (not yet done) and `connected_clients`, across every process."""
+
+
+class _Stream:
+    __slots__ = ("info", "events", "readers", "wakeup", "finished", "expires_at")
+
+    def __init__(self, info: StreamInfo) -> None:
+        self.info = info
+        self.events: list[Event] = []
+        self.readers = 0
+        self.wakeup = Wakeup()
+        self.finished = False
+        self.expires_at = float("inf")
+
+
+class MemoryBroker:
+    """The in-process broker: one gevent worker, events kept in lists, readers woken by events."""
+
+    kind = "memory"
+
+    def __init__(self, replay_ttl: float, max_events: int = 20_000) -> None:
+        self.replay_ttl = replay_ttl
+        self.max_events = max_events
+        self._streams: dict[str, _Stream] = {}
+        self._cancel_handlers: list[CancelHandler] = []
+
+    def _get(self, stream_id: str) -> _Stream | None:
+        stream = self._streams.get(stream_id)
+        if stream is not None and stream.expires_at <= time.monotonic():
+            del self._streams[stream_id]
+            return None
+        return stream
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for stream_id in [key for key, s in self._streams.items() if s.expires_at <= now]:
+            del self._streams[stream_id]
+
+    def create(self, info: StreamInfo) -> None:
+        self._sweep()
+        self._streams[info.stream_id] = _Stream(info)
+
+    def publish(self, stream_id: str, name: str, data: dict[str, Any]) -> int:
+        stream = self._streams[stream_id]
+        if len(stream.events) >= self.max_events and name != "done":
+            raise OverflowError(f"stream {stream_id} exceeded {self.max_events} events")
+        event = Event(len(stream.events) + 1, name, encode(data))
+        stream.events.append(event)
+        wakeup, stream.wakeup = stream.wakeup, Wakeup()
+        wakeup.set()
+        return event.seq
+
+    def finish(self, stream_id: str) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is not None:
+            stream.finished = True
+            stream.expires_at = time.monotonic() + self.replay_ttl
+
+    def read(self, stream_id: str, after: int, timeout: float) -> list[Event] | None:
+        stream = self._get(stream_id)
+        if stream is None:
+            return None
+        if len(stream.events) <= after and not stream.finished:
+            stream.wakeup.wait(timeout)
+        return stream.events[after:]
+
+    def info(self, stream_id: str) -> StreamInfo | None:
+        stream = self._get(stream_id)
+        return stream.info if stream else None
+
+    def attach(self, stream_id: str) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is not None:
+            stream.readers += 1
+
+    def detach(self, stream_id: str) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is not None:
+            stream.readers = max(stream.readers - 1, 0)
+
+    def readers(self, stream_id: str) -> int:
+        stream = self._streams.get(stream_id)
+        return stream.readers if stream else 0
+
+    def request_cancel(self, stream_id: str) -> None:
+        for handler in self._cancel_handlers:
+            handler(stream_id)
+
+    def on_cancel(self, handler: CancelHandler) -> None:
+        self._cancel_handlers.append(handler)
+
+    def stats(self) -> dict[str, int]:
+        self._sweep()
+        streams = self._streams.values()
+        return {
+            "active_streams": sum(1 for s in streams if not s.finished),
+            "connected_clients": sum(s.readers for s in streams),
+        }

@@ -1,0 +1,56 @@
+"""Server-Sent Events framing: the one place that turns events into bytes on the wire."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+EVENT_NAMES = frozenset({"start", "thinking", "tool", "content", "error", "done"})
+KEEPALIVE = ": keep-alive\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event of a stream; `seq` counts from 1 with no gaps.
+
+    `payload` is the JSON of the event's data, encoded once when published and reused by every
+    reader and every replay.
+    """
+
+    seq: int
+    name: str
+    payload: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.payload)
+
+    def frame(self, stream_id: str) -> str:
+        # JSON never contains a raw newline, so the data fits on one line.
+        return f"id: {stream_id}:{self.seq}\nevent: {self.name}\ndata: {self.payload}\n\n"
+
+
+def encode(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(", ", ": "), ensure_ascii=False)
+
+
+def retry_field(milliseconds: int) -> str:
+    return f"retry: {milliseconds}\n\n"
+
+
+def parse_last_event_id(value: str | None, stream_id: str) -> int:
+    """The seq after which to resume, from `Last-Event-ID` (`<stream_id>:<seq>`); 0 if none.
+
+    A bare number is accepted too. An id of another stream, or garbage, replays from the start:
+    the client then gets everything rather than a silent gap.
+    """
+    if not value:
+        return 0
+    owner, _, seq = value.strip().rpartition(":")
+    if owner and owner != stream_id:
+        return 0
+    try:
+        return max(int(seq), 0)
+    except ValueError:
+        return 0
