@@ -30,9 +30,9 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
         if process.poll() is not None:
             raise AssertionError(f"server exited with {process.returncode}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or accepted before the worker booted
             time.sleep(0.05)
     raise AssertionError(f"{url} did not answer within {timeout}s")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from app import create_app
 from app.extensions import db
 from app.models import User
 from tests.conftest import app_config, free_port
+from tests.live import wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,20 +51,6 @@ def test_create_user_command_refuses_short_password(app: Flask) -> None:
     assert result.exit_code != 0
 
 
-def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Poll until the server answers (a condition, not a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
-
-
 def test_gunicorn_gevent_serves_pages_and_signup(tmp_path: Any) -> None:
     """The way `make run` starts the app: gunicorn.conf.py, gevent worker, real socket."""
     port = free_port()
@@ -85,7 +71,7 @@ def test_gunicorn_gevent_serves_pages_and_signup(tmp_path: Any) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/health", server)
+        wait_until_up(f"{base}/health", server)
         assert "Log in" in requests.get(f"{base}/auth/login", timeout=5).text
         signup = requests.post(
             f"{base}/auth/signup",
