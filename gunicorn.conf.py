@@ -9,6 +9,8 @@ from gevent import monkey
 monkey.patch_all()
 
 import os  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3000')}"
 worker_class = "gevent"
@@ -22,3 +24,17 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# prometheus-client's multi-process mode: every worker writes its metrics under this directory
+# and /metrics sums them. A fresh directory per start; a given one is emptied first.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        stale.unlink()
+else:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="estate-metrics-")
+
+
+def child_exit(server: object, worker: object) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

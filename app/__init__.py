@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.config import ROOT, load_config
+from app.cors import init_cors
+from app.observability import configure_logging, init_metrics_endpoint, init_request_tracking
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -22,8 +23,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     app.config.update(config)
-    _configure_logging(app)
+    configure_logging(app.config["LOG_LEVEL"])
+    init_request_tracking(app, "app", user_of=_logged_in_user_id)
     _init_extensions(app)
+    init_cors(app)
 
     from app.errors import register_error_handlers
 
@@ -42,12 +45,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=app.config.get("LOG_LEVEL", "INFO"),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+def _logged_in_user_id() -> str | None:
+    """The user of this request if one was loaded; never triggers a load just to log it."""
+    user = g.get("_login_user")
+    return user.id if user is not None and user.is_authenticated else None
 
 
 def _init_extensions(app: Flask) -> None:
@@ -89,6 +90,7 @@ def _init_chat(app: Flask) -> None:
     """The broker, the runner, the MCP client and the LLM provider: one of each per process."""
     from app.agent import make_provider
     from app.mcp.client import McpClient
+    from app.metrics import BrokerCollector
     from app.streaming.broker import MemoryBroker
     from app.streaming.runner import Runner
 
@@ -102,6 +104,7 @@ def _init_chat(app: Flask) -> None:
         timeout=app.config["MCP_TIMEOUT"],
     )
     app.extensions["llm_provider"] = make_provider(app.config)
+    init_metrics_endpoint(app, extra=lambda: [BrokerCollector(broker)])
 
 
 @event.listens_for(Engine, "connect")

@@ -145,6 +145,8 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SSE_REPLAY_TTL": _int(env, "SSE_REPLAY_TTL", 600),
         "SSE_COALESCE_MS": _int(env, "SSE_COALESCE_MS", 30),
         "CORS_ORIGINS": _list(env, "CORS_ORIGINS"),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "MORTGAGE_DEFAULT_RATE_PCT": _float(env, "MORTGAGE_DEFAULT_RATE_PCT", 6.5),
     }
     config.update(llm_settings(env))

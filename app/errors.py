@@ -15,6 +15,8 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.metrics import RATE_LIMITED
+
 log = logging.getLogger(__name__)
 
 # The stable machine-readable code for each status.
@@ -100,6 +102,8 @@ MESSAGES: dict[int, str] = {
 def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     status = error.code or 500
     headers: dict[str, str] = {}
+    if status == 429:
+        RATE_LIMITED.labels(endpoint=request.endpoint or "unknown").inc()
     if isinstance(error, RateLimitExceeded):
         # Flask-Limiter replaces this with the exact reset time in its after-request hook.
         headers["Retry-After"] = str(error.limit.limit.get_expiry())
@@ -117,6 +121,8 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
 
 
 def _api_error(error: ApiError) -> Response:
+    if error.status == 429:
+        RATE_LIMITED.labels(endpoint=request.endpoint or "unknown").inc()
     return json_error(
         error.status, error.message, code=error.code, fields=error.fields, headers=error.headers
     )

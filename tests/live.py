@@ -18,7 +18,8 @@ from typing import Any
 
 import requests
 
-from tests.conftest import free_port
+from tests.conftest import PG_SCHEMA, free_port, postgres_url
+from tests.llm_server import ScriptedLLM
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,21 +41,33 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
 class LiveServer:
     """One gunicorn process (gevent worker) serving `target` on a free loopback port."""
 
-    def __init__(self, target: str, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(
+        self,
+        target: str,
+        env: dict[str, str],
+        port: int | None = None,
+        log_path: Path | None = None,
+    ) -> None:
         self.port = port or free_port()
+        self.log_path = log_path
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "PORT": str(self.port)}
         self.target = target
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, health_path: str = "/health") -> LiveServer:
+        log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.target],
             cwd=ROOT,
             env=self.env,
+            stderr=log,
         )
         wait_until_up(self.url + health_path, self.process)
         return self
+
+    def logs(self) -> str:
+        return self.log_path.read_text() if self.log_path else ""
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -74,6 +87,41 @@ def migrate(env: dict[str, str]) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def app_env(tmp_path: Any, database: str, llm: ScriptedLLM, **extra: str) -> dict[str, str]:
+    """The environment of a main app that talks to the scripted `llm`, with MCP ports closed."""
+    database_url = (
+        f"sqlite:///{tmp_path}/app.db"
+        if database == "sqlite"
+        else postgres_url(PG_SCHEMA + "_live")
+    )
+    env = {
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "PASSWORD_HASH_PROFILE": "fast",
+        "RATELIMIT_ENABLED": "0",
+        "LLM_MODE": "openai",
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": llm.base_url,
+        "LLM_MODEL": "scripted-model",
+        "LLM_MAX_RETRIES": "0",
+        "LLM_TIMEOUT": "3",
+        "MCP_LISTINGS_URL": f"http://127.0.0.1:{free_port()}/mcp",
+        "MCP_ANALYTICS_URL": f"http://127.0.0.1:{free_port()}/mcp",
+        "MCP_TIMEOUT": "2",
+        "SSE_KEEPALIVE": "1",
+        "SSE_DETACH_GRACE": "2",
+        "SSE_TIMEOUT": "30",
+    }
+    env.update(extra)
+    return env
+
+
+def start_app(env: dict[str, str], log_path: Path | None = None) -> LiveServer:
+    """Migrate the app's database, then serve it under gunicorn until it answers."""
+    migrate(env)
+    return LiveServer("wsgi:app", env, log_path=log_path).start()
 
 
 @dataclass

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import PG_SCHEMA, free_port, postgres_url
-from tests.live import ApiClient, LiveServer, SseEvent, migrate
+from tests.live import ApiClient, LiveServer, SseEvent, app_env, start_app
 from tests.llm_server import ScriptedLLM, Turn
 
 EVENT_NAMES = {"start", "thinking", "tool", "content", "error", "done"}
@@ -26,39 +25,6 @@ def llm() -> Iterator[ScriptedLLM]:
     server = ScriptedLLM().start()
     yield server
     server.stop()
-
-
-def app_env(tmp_path: Any, database: str, llm: ScriptedLLM, **extra: str) -> dict[str, str]:
-    database_url = (
-        f"sqlite:///{tmp_path}/app.db"
-        if database == "sqlite"
-        else postgres_url(PG_SCHEMA + "_live")
-    )
-    env = {
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": database_url,
-        "PASSWORD_HASH_PROFILE": "fast",
-        "RATELIMIT_ENABLED": "0",
-        "LLM_MODE": "openai",
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": llm.base_url,
-        "LLM_MODEL": "scripted-model",
-        "LLM_MAX_RETRIES": "0",
-        "LLM_TIMEOUT": "3",
-        "MCP_LISTINGS_URL": f"http://127.0.0.1:{free_port()}/mcp",
-        "MCP_ANALYTICS_URL": f"http://127.0.0.1:{free_port()}/mcp",
-        "MCP_TIMEOUT": "2",
-        "SSE_KEEPALIVE": "1",
-        "SSE_DETACH_GRACE": "2",
-        "SSE_TIMEOUT": "30",
-    }
-    env.update(extra)
-    return env
-
-
-def start_app(env: dict[str, str]) -> LiveServer:
-    migrate(env)
-    return LiveServer("wsgi:app", env).start()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

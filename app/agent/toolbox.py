@@ -12,6 +12,7 @@ from gevent.queue import Queue
 
 from app.agent.events import AgentEvent, ToolCallRequest, ToolFinished, ToolStarted
 from app.mcp.client import McpClient, ToolResult
+from app.metrics import TOOL_CALLS, TOOL_LATENCY
 
 # What the model is shown of a result: enough for its answer, bounded for its context.
 MAX_RESULT_CHARS = 12_000
@@ -48,9 +49,10 @@ def model_text(result: ToolResult) -> str:
 class Toolbox:
     """The tools one user's reply may call, with that user's identity on every call."""
 
-    def __init__(self, client: McpClient, user_id: str) -> None:
+    def __init__(self, client: McpClient, user_id: str, request_id: str | None = None) -> None:
         self.client = client
         self.user_id = user_id
+        self.request_id = request_id
 
     def specs(self) -> list[dict[str, Any]]:
         return [tool.openai_spec() for tool in self.client.tools(self.user_id)]
@@ -60,11 +62,16 @@ class Toolbox:
         if request.arguments is None:
             result = ToolResult(False, "the arguments were not valid JSON")
         else:
-            result = self.client.call(self.user_id, request.name, request.arguments)
+            result = self.client.call(
+                self.user_id, request.name, request.arguments, self.request_id
+            )
+        elapsed = time.monotonic() - started
+        TOOL_CALLS.labels(tool=request.name, outcome="ok" if result.ok else "error").inc()
+        TOOL_LATENCY.labels(tool=request.name).observe(elapsed)
         return ToolFinished(
             call_id=request.call_id,
             name=request.name,
-            duration_ms=round((time.monotonic() - started) * 1000),
+            duration_ms=round(elapsed * 1000),
             summary=summarise(request.name, result.structured) if result.ok else "",
             error=None if result.ok else result.text,
             result=model_text(result),

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth.passwords import check_password, hash_password
 from app.extensions import db
+from app.metrics import LOGIN_FAILURES
 from app.models import User
 
 
@@ -40,5 +41,6 @@ def authenticate(email: str, password: str) -> User | None:
     ok = check_password(user.password_hash if user else None, password)
     if not ok:
         g.login_failed = True  # counted by the per-account rate limit
+        LOGIN_FAILURES.inc()
         return None
     return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,11 +14,14 @@ from app.agent.loop import build_messages, run_agent
 from app.agent.toolbox import Toolbox
 from app.errors import ApiError
 from app.extensions import db
+from app.metrics import LLM_ERRORS, REPLIES, REPLY_DURATION, TTFT
 from app.models import Conversation, Message, User, new_id
+from app.observability import request_id
 from app.streaming.broker import StreamInfo
 from app.streaming.runner import Outcome
 
 TITLE_CHARS = 60
+log = logging.getLogger(__name__)
 
 
 class ChatBody(BaseModel):
@@ -108,9 +112,10 @@ def begin_turn(user: User, body: ChatBody) -> tuple[StreamInfo, list[dict[str, s
 def agent_run_for(user_id: str, history: list[dict[str, str]], message: str) -> Any:
     """The reply's agent loop, built lazily inside the generation's greenlet."""
     app = current_app._get_current_object()
+    rid = request_id()
 
     def run() -> Any:
-        toolbox = Toolbox(app.extensions["mcp_client"], user_id)
+        toolbox = Toolbox(app.extensions["mcp_client"], user_id, rid)
         return run_agent(
             app.extensions["llm_provider"],
             toolbox,
@@ -131,3 +136,29 @@ def store_reply(outcome: Outcome) -> None:
     reply.status = outcome.status
     reply.metrics = outcome.metrics
     db.session.commit()
+    _record(outcome)
+
+
+def _record(outcome: Outcome) -> None:
+    """One log line and the metrics of a finished reply."""
+    metrics = outcome.metrics
+    REPLIES.labels(status=outcome.status).inc()
+    REPLY_DURATION.observe(metrics["duration_ms"] / 1000)
+    if metrics["ttft_ms"] is not None:
+        TTFT.observe(metrics["ttft_ms"] / 1000)
+    if outcome.error is not None:
+        LLM_ERRORS.labels(code=outcome.error.code).inc()
+    log.info(
+        "reply finished",
+        extra={
+            "user_id": outcome.info.user_id,
+            "stream_id": outcome.info.stream_id,
+            "conversation_id": outcome.info.conversation_id,
+            "reply_status": outcome.status,
+            "ttft_ms": metrics["ttft_ms"],
+            "duration_ms": metrics["duration_ms"],
+            "chunks": metrics["chunks"],
+            "tool_calls": metrics["tool_calls"],
+            "error_code": outcome.error.code if outcome.error else None,
+        },
+    )

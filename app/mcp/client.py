@@ -82,7 +82,6 @@ class McpClient:
         timeout: float,
         cache_seconds: float = 300.0,
         pool_size: int = 64,
-        request_id_header: Callable[[], dict[str, str]] | None = None,
     ) -> None:
         self.services = services
         self.mint_token = mint_token
@@ -92,18 +91,25 @@ class McpClient:
         self._ids = itertools.count(1)
         self._tools: dict[str, ToolDef] = {}
         self._listed_at: dict[str, float] = {}
-        self._extra_headers = request_id_header or (lambda: {})
 
     # JSON-RPC -----------------------------------------------------------------------------
 
-    def _rpc(self, service: str, user_id: str, method: str, params: dict[str, Any]) -> Any:
+    def _rpc(
+        self,
+        service: str,
+        user_id: str,
+        method: str,
+        params: dict[str, Any],
+        request_id: str | None = None,
+    ) -> Any:
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
         headers = {
             "Authorization": f"Bearer {self.mint_token(user_id, service)}",
             "Accept": "application/json, text/event-stream",
             "MCP-Protocol-Version": PROTOCOL_VERSION,
-            **self._extra_headers(),
         }
+        if request_id:
+            headers["X-Request-Id"] = request_id  # follow one reply across the processes
         try:
             response = self._sessions[service].post(
                 self.services[service], json=body, headers=headers, timeout=self.timeout
@@ -162,7 +168,9 @@ class McpClient:
         tool = self._tools.get(name)
         return tool.service if tool else None
 
-    def call(self, user_id: str, name: str, arguments: dict[str, Any]) -> ToolResult:
+    def call(
+        self, user_id: str, name: str, arguments: dict[str, Any], request_id: str | None = None
+    ) -> ToolResult:
         """Call a tool; every failure comes back as a ToolResult with ok=False."""
         service = self.service_of(name)
         if service is None:
@@ -171,9 +179,8 @@ class McpClient:
         if service is None:
             return ToolResult(False, f"tool {name} is unavailable right now")
         try:
-            result = self._rpc(
-                service, user_id, "tools/call", {"name": name, "arguments": arguments}
-            )
+            params = {"name": name, "arguments": arguments}
+            result = self._rpc(service, user_id, "tools/call", params, request_id)
         except McpError as error:
             self._listed_at[service] = 0.0  # rediscover on the next call
             return ToolResult(False, str(error))

@@ -1,0 +1,59 @@
+"""The main app's Prometheus metrics: defined once here, updated where things happen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from app.streaming.broker import Broker
+
+REPLIES = Counter("estate_replies_total", "Replies finished, by final status.", ["status"])
+TTFT = Histogram(
+    "estate_reply_ttft_seconds",
+    "Time from the start of a reply to its first content.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
+)
+REPLY_DURATION = Histogram(
+    "estate_reply_duration_seconds",
+    "Duration of a reply, start to done.",
+    buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128),
+)
+TOOL_CALLS = Counter(
+    "estate_tool_calls_total", "Tool calls, by tool and outcome.", ["tool", "outcome"]
+)
+TOOL_LATENCY = Histogram(
+    "estate_tool_call_seconds",
+    "Tool call latency through MCP, token minting included.",
+    ["tool"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LLM_ERRORS = Counter("estate_llm_errors_total", "Errors that ended a reply, by code.", ["code"])
+LOGIN_FAILURES = Counter("estate_login_failures_total", "Failed logins (wrong email or password).")
+RATE_LIMITED = Counter(
+    "estate_rate_limited_total", "Requests refused with 429, by endpoint.", ["endpoint"]
+)
+
+
+class BrokerCollector(Collector):
+    """Active streams and connected readers, read from the broker at scrape time.
+
+    Asking the broker (not counting in this process) keeps the figures right across workers
+    and hosts when the broker is Redis.
+    """
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        stats = self.broker.stats()
+        yield GaugeMetricFamily(
+            "estate_active_streams", "Replies being generated now.", value=stats["active_streams"]
+        )
+        yield GaugeMetricFamily(
+            "estate_connected_clients",
+            "Clients reading a stream now.",
+            value=stats["connected_clients"],
+        )
