@@ -16,6 +16,8 @@ $(INSTALLED): pyproject.toml
 
 run: install
 	$(BIN)/flask --app wsgi setup
+	$(BIN)/flask --app mcp_listings.wsgi setup
+	$(BIN)/flask --app mcp_analytics.wsgi setup
 	exec scripts/serve
 
 test: install

@@ -26,12 +26,12 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 # prometheus-client's multi-process mode: every worker writes its metrics under this directory
-# and /metrics sums them. A fresh directory per start; a given one is emptied first.
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
-        stale.unlink()
-else:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="estate-metrics-")
+# and /metrics sums them. Each gunicorn master gets a fresh directory of its own (under the
+# given PROMETHEUS_MULTIPROC_DIR, if any), so the three processes never mix their counts.
+_metrics_parent = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+if _metrics_parent:
+    Path(_metrics_parent).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-", dir=_metrics_parent)
 
 
 def child_exit(server: object, worker: object) -> None:

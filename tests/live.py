@@ -121,7 +121,8 @@ def app_env(tmp_path: Any, database: str, llm: ScriptedLLM, **extra: str) -> dic
 def start_app(env: dict[str, str], log_path: Path | None = None) -> LiveServer:
     """Migrate the app's database, then serve it under gunicorn until it answers."""
     migrate(env)
-    return LiveServer("wsgi:app", env, log_path=log_path).start()
+    port = int(env["PORT"]) if "PORT" in env else None
+    return LiveServer("wsgi:app", env, port=port, log_path=log_path).start()
 
 
 @dataclass
@@ -220,5 +221,43 @@ class ApiClient:
         assert response.status_code == 200, response.text
         return SseStream(response)
 
-    def chat(self, message: str, **body: Any) -> SseStream:
-        return self.open_stream("POST", "/agents/chat-stream", json={"message": message, **body})
+    def chat(self, message: str, headers: dict[str, str] | None = None, **body: Any) -> SseStream:
+        return self.open_stream(
+            "POST", "/agents/chat-stream", json={"message": message, **body}, headers=headers
+        )
+
+
+@dataclass
+class Stack:
+    """The three processes, wired to each other as `make run` wires them."""
+
+    app: LiveServer
+    listings: LiveServer
+    analytics: LiveServer
+
+    def stop(self) -> None:
+        for server in (self.app, self.listings, self.analytics):
+            server.stop()
+
+
+def start_stack(tmp_path: Path, llm: ScriptedLLM, database: str = "sqlite", **extra: str) -> Stack:
+    """Main app (talking to the scripted `llm`) plus both MCP services, logs under tmp_path."""
+    app_port, listings_port, analytics_port = free_port(), free_port(), free_port()
+    shared = {
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "APP_URL": f"http://127.0.0.1:{app_port}",
+        "MCP_LISTINGS_URL": f"http://127.0.0.1:{listings_port}/mcp",
+        "MCP_ANALYTICS_URL": f"http://127.0.0.1:{analytics_port}/mcp",
+        "MCP_LISTINGS_DATABASE_URL": f"sqlite:///{tmp_path / 'listings.db'}",
+        "MCP_ANALYTICS_DATABASE_URL": f"sqlite:///{tmp_path / 'analytics.db'}",
+        **extra,
+    }
+    listings = LiveServer("mcp_listings.wsgi:app", shared, listings_port, tmp_path / "listings.log")
+    analytics = LiveServer(
+        "mcp_analytics.wsgi:app", shared, analytics_port, tmp_path / "analytics.log"
+    )
+    listings.start()
+    analytics.start()
+    env = {**app_env(tmp_path, database, llm), **shared}
+    app = start_app({**env, "PORT": str(app_port)}, log_path=tmp_path / "app.log")
+    return Stack(app=app, listings=listings, analytics=analytics)

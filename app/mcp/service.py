@@ -1,0 +1,135 @@
+"""The one app factory of the MCP services: config, logs, health, metrics and the /mcp blueprint.
+
+`mcp_listings` and `mcp_analytics` differ only in their tools and their data; everything a
+service process needs around them is built here, the same way for both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from prometheus_client import Counter
+from sqlalchemy import Engine, text
+from werkzeug.exceptions import HTTPException
+
+from app.config import DEFAULT_INSTANCE
+from app.errors import json_error
+from app.mcp.server import create_mcp_blueprint
+from app.mcp.tools import ToolRegistry
+from app.observability import configure_logging, init_metrics_endpoint, init_request_tracking
+
+MCP_REQUESTS = Counter(
+    "estate_mcp_requests_total", "JSON-RPC requests to an MCP service.", ["method", "status"]
+)
+InitData = Callable[[Flask, str], Engine]
+
+
+def service_config(service: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """A service's settings from the environment; names follow the main app's."""
+    env = dict(os.environ if environ is None else environ)
+    prefix = service.upper()  # LISTINGS or ANALYTICS
+    default_port = {"LISTINGS": 3001, "ANALYTICS": 3002}[prefix]
+    port = int(env.get(f"MCP_{prefix}_PORT") or default_port)
+    instance = Path(env.get("INSTANCE_PATH") or DEFAULT_INSTANCE).resolve()
+    app_url = (env.get("APP_URL") or f"http://127.0.0.1:{env.get('APP_PORT', '3000')}").rstrip("/")
+    return {
+        "SERVICE": f"mcp_{service}",
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": env.get(f"MCP_{prefix}_DATABASE_URL")
+        or f"sqlite:///{instance / f'mcp_{service}.db'}",
+        "MCP_RESOURCE_URL": env.get(f"MCP_{prefix}_URL") or f"http://127.0.0.1:{port}/mcp",
+        "MCP_ISSUER": app_url,
+        "MCP_JWKS_URL": env.get("MCP_JWKS_URL") or f"{app_url}/.well-known/jwks.json",
+        "MCP_ALLOWED_ORIGINS": env.get("MCP_ALLOWED_ORIGINS") or None,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance / "outbox"),
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+    }
+
+
+def _json_errors(app: Flask) -> None:
+    """Every error of a service is JSON in the one shape; there are no pages here."""
+
+    def http_error(error: HTTPException) -> Response:
+        return json_error(error.code or 500, error.description or "Error")
+
+    def unexpected(error: Exception) -> Response:
+        app.logger.exception("unhandled error", exc_info=error)
+        return json_error(500, "Something went wrong on our side.")
+
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected)
+
+
+def _count_rpc(app: Flask) -> None:
+    """The JSON-RPC method of each /mcp request, for the access log and the metrics."""
+
+    @app.before_request
+    def _method() -> None:
+        if request.method == "POST" and request.path == "/mcp":
+            body = request.get_json(silent=True)
+            if isinstance(body, dict) and isinstance(body.get("method"), str):
+                g.rpc_method = body["method"][:64]
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        if request.path == "/mcp":
+            method = g.get("rpc_method") or "none"
+            MCP_REQUESTS.labels(method=method, status=str(response.status_code)).inc()
+        return response
+
+
+def create_service_app(
+    service: str,
+    registry: ToolRegistry,
+    init_data: InitData,
+    *,
+    server_name: str,
+    instructions: str,
+    overrides: dict[str, Any] | None = None,
+) -> Flask:
+    """Build one MCP service: `service` is "listings" or "analytics"."""
+    config = service_config(service)
+    config.update(overrides or {})
+    app = Flask(config["SERVICE"], instance_path=config["INSTANCE_PATH"])
+    app.config.update(config)
+    configure_logging(app.config["LOG_LEVEL"])
+    init_request_tracking(app, config["SERVICE"], user_of=lambda: g.get("mcp_subject"))
+    _count_rpc(app)
+    _json_errors(app)
+    engine = init_data(app, app.config["DATABASE_URL"])
+    app.register_blueprint(
+        create_mcp_blueprint(registry, server_name=server_name, instructions=instructions)
+    )
+    init_metrics_endpoint(app)
+
+    @app.get("/health")
+    def health() -> ResponseReturnValue:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            database = "ok"
+        except Exception:  # any failure means the same here: not reachable
+            database = "unavailable"
+        body = {
+            "status": "ok" if database == "ok" else "degraded",
+            "service": app.config["SERVICE"],
+            "database": database,
+            "tools": len(registry),
+        }
+        return jsonify(body), 200 if database == "ok" else 503
+
+    @app.cli.command("setup")
+    def setup() -> None:
+        """Load the bundled dataset if the database has none (creating the app does it)."""
+        click.echo(f"{app.config['SERVICE']}: dataset ready")
+
+    return app
