@@ -69,6 +69,8 @@ def test_text_streams_in_the_scripted_chunks(llm: ScriptedLLM) -> None:
     assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert {c.model for c in chunks} == {"test-model"}
+    # The server marks the outcome after its last write, which the client may read first.
+    assert llm.wait_for(lambda: llm.exchanges[0].outcome != "open", timeout=5)
     assert llm.exchanges[0].outcome == "done"
 
 
@@ -174,6 +176,7 @@ def test_sdk_retry_pops_the_next_turn(llm: ScriptedLLM) -> None:
     client = openai.OpenAI(base_url=llm.base_url, api_key="test", max_retries=1)
     chunks = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == "recovered"
+    assert llm.wait_for(lambda: llm.exchanges[-1].outcome != "open", timeout=5)
     assert [e.outcome for e in llm.exchanges] == ["error", "done"]
 
 
@@ -184,6 +187,7 @@ def test_drop_raises_connection_error_after_the_first_chunks(llm: ScriptedLLM) -
         for chunk in stream(llm):
             received.append(chunk.choices[0].delta.content)
     assert received == ["one ", "two "]
+    assert llm.wait_for(lambda: llm.exchanges[0].outcome != "open", timeout=5)
     assert llm.exchanges[0].outcome == "dropped"
 
 

@@ -167,6 +167,17 @@ def logout() -> Response | tuple[str, int]:
     return redirect(url_for("auth.login"))
 
 
+@bp.get("/tokens")
+@login_required
+def tokens_page() -> str:
+    """The API tokens page: its list, create, revoke and MCP helper call the JSON routes below."""
+    return render_template(
+        "auth/tokens.html",
+        default_days=current_app.config["API_TOKEN_DEFAULT_DAYS"],
+        mcp_token_ttl=current_app.config["MCP_USER_TOKEN_TTL"],
+    )
+
+
 @bp.get("/auth/me")
 @login_required
 def me() -> Response:

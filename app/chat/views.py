@@ -1,4 +1,4 @@
-"""The chat page (the home of a logged-in user)."""
+"""The chat page (the home of a logged-in user); its behaviour lives in static/chat.js."""
 
 from __future__ import annotations
 
@@ -11,4 +11,11 @@ from app.chat import bp
 @bp.get("/")
 @login_required
 def index() -> str:
-    return render_template("chat/index.html", llm_mode=current_app.config["LLM_MODE"])
+    config = current_app.config
+    offline = config["LLM_MODE"] == "offline"
+    return render_template(
+        "chat/index.html",
+        llm_mode=config["LLM_MODE"],
+        llm_model=None if offline else config["LLM_MODEL"],
+        max_message_chars=config["CHAT_MAX_MESSAGE_CHARS"],
+    )
