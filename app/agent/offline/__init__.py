@@ -1,0 +1,1 @@
+"""The offline assistant: rule-based understanding (parse) and writing (compose), no model."""

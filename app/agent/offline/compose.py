@@ -1,0 +1,799 @@
+"""Writing the offline assistant's answers: markdown built from a `Plan` and the tools' results.
+
+Every figure in an answer comes from a tool's structured result (the shapes in INTERFACES.md);
+this module only formats and explains them, so the offline assistant never states a number
+it did not get from the data. A failed tool arrives as its error text and is explained with
+what to try instead. Each answer lists what was assumed or left out, so nothing is silently
+guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from app.agent.offline import vocabulary as vocab
+from app.agent.offline.parse import Plan, ToolCall
+
+Result = dict[str, Any] | str
+
+SHOWN_BY_DEFAULT = 5
+MAX_TREND_ROWS = 12
+CHUNK_WORDS = 3
+DEFAULT_RATE_NOTE = "the default rate"
+
+EXAMPLES = (
+    "3 bedroom homes in Portland under $700k",
+    "condos in Seattle between 400k and 600k, cheapest first",
+    "how is the Austin market?",
+    "price trends in Denver over the last 6 months",
+    "compare Portland, Seattle and Boise",
+    "monthly payment on a $650k house with 10% down at 6% for 30 years",
+    "tell me about L100234",
+    "how are L100234 and L100345 performing?",
+    "email a report of L100234 to jane@example.com",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting helpers
+
+
+def money(amount: float | None) -> str:
+    """$650,000 for whole dollars, $4,936.61 when there are cents; "n/a" for None."""
+    if amount is None:
+        return "n/a"
+    if float(amount).is_integer() or abs(amount) >= 100_000:
+        return f"${round(amount):,}"
+    return f"${amount:,.2f}"
+
+
+def percent(value: float | None, signed: bool = False) -> str:
+    """3.4% (or +3.4% when `signed`), one decimal at most."""
+    if value is None:
+        return "n/a"
+    text = f"{value:+.1f}%" if signed else f"{value:.1f}%"
+    return text.replace(".0%", "%")
+
+
+def ratio(value: float | None) -> str:
+    """A 0..1 rate as a percentage with one decimal: 0.0234 -> 2.3%."""
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ").strip()
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int]) -> str:
+    """A markdown table; columns whose index is in `numeric` are right-aligned."""
+    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |"]
+    lines.append(
+        "|" + "|".join("---:" if i in numeric else "---" for i in range(len(headers))) + "|"
+    )
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _rooms(listing: dict[str, Any]) -> str:
+    if listing.get("property_type") == "land":
+        return "land"
+    return f"{listing.get('bedrooms', '?')} bd / {number(listing.get('bathrooms'))} ba"
+
+
+def _address(listing: dict[str, Any]) -> str:
+    address = listing.get("address") or {}
+    if isinstance(address, str):
+        return address
+    street = address.get("street", "")
+    place = ", ".join(p for p in (address.get("city"), address.get("state")) if p)
+    return ", ".join(p for p in (street, f"{place} {address.get('zip', '')}".strip()) if p)
+
+
+def _type_words(property_type: str | None, plural: bool = True) -> str:
+    if not property_type:
+        return "homes" if plural else "home"
+    singular, many = vocab.PROPERTY_TYPE_LABELS.get(property_type, (property_type, property_type))
+    return many if plural else singular
+
+
+def _join(items: Sequence[str], last: str = "and") -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def _place_of(filters: dict[str, Any]) -> str:
+    if filters.get("city"):
+        state = filters.get("state")
+        return f"{filters['city']}, {state}" if state else filters["city"]
+    if filters.get("state"):
+        state = filters["state"]
+        return vocab.STATES.get(state.upper(), state) if isinstance(state, str) else str(state)
+    return ""
+
+
+def describe_filters(filters: dict[str, Any], plural: bool = True) -> str:
+    """The search in words: "condos for sale in Portland, OR under $700,000 with 3+ bedrooms"."""
+    status = filters.get("status", "active")
+    words = {"active": "for sale", "pending": "pending", "sold": "sold"}.get(status, status)
+    parts = [f"{_type_words(filters.get('property_type'), plural)} {words}"]
+    place = _place_of(filters)
+    parts.append(f"in {place}" if place else f"in all {len(vocab.CITIES)} cities")
+    low, high = filters.get("min_price"), filters.get("max_price")
+    if low is not None and high is not None:
+        parts.append(f"priced {money(low)}–{money(high)}")
+    elif high is not None:
+        parts.append(f"under {money(high)}")
+    elif low is not None:
+        parts.append(f"over {money(low)}")
+    extras = []
+    if filters.get("min_bedrooms") is not None:
+        extras.append(f"{filters['min_bedrooms']}+ bedrooms")
+    if filters.get("min_bathrooms") is not None:
+        extras.append(f"{number(filters['min_bathrooms'])}+ bathrooms")
+    low_sqft, high_sqft = filters.get("min_sqft"), filters.get("max_sqft")
+    if low_sqft is not None and high_sqft is not None:
+        extras.append(f"{low_sqft:,}–{high_sqft:,} sq ft")
+    elif low_sqft is not None:
+        extras.append(f"at least {low_sqft:,} sq ft")
+    elif high_sqft is not None:
+        extras.append(f"at most {high_sqft:,} sq ft")
+    if extras:
+        parts.append("with " + _join(extras))
+    return " ".join(parts)
+
+
+def _notes(plan: Plan) -> str:
+    lines = []
+    if plan.assumptions:
+        lines.append(f"_Assumed: {'; '.join(plan.assumptions)}._")
+    if plan.not_understood:
+        lines.append(f"_Not applied: {'; '.join(plan.not_understood)}._")
+    return "\n".join(lines)
+
+
+def _with_notes(plan: Plan, body: str) -> str:
+    notes = _notes(plan)
+    return f"{body}\n\n{notes}" if notes else body
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors and missing information
+
+
+def explain_error(call: ToolCall, error: str) -> str:
+    """A failed tool call explained plainly, with what to try next."""
+    lowered = error.lower()
+    if "not found" in lowered and call.name in {"get_listing", "send_listing_report"}:
+        ids = call.arguments.get("listing_id") or ", ".join(call.arguments.get("listing_ids", []))
+        return (
+            f"I couldn't find listing {ids}: {error}. Listing ids look like `L100234`; "
+            "search first (e.g. *homes in Portland*) and use an id from the results."
+        )
+    if "not found" in lowered and "listing_ids" in call.arguments:
+        return (
+            f"None of those listings were found ({error}). Check the ids, which look like "
+            "`L100234`, or search first and ask about *these*."
+        )
+    if "city" in lowered or "cities" in lowered or "market" in lowered:
+        return (
+            f"I don't have market data for that place: {error}. "
+            f"Try one of the {len(vocab.CITIES)} cities I cover, e.g. *how is the Boise market?*"
+        )
+    return (
+        f"The `{call.name}` tool didn't answer: {error}. Please try again in a moment; "
+        "if it keeps failing, the data service may be down."
+    )
+
+
+def _city_list() -> str:
+    return "; ".join(f"{city} ({state})" for city, state in vocab.CITIES)
+
+
+def compose_missing(plan: Plan) -> str:
+    """Ask for what the request lacked, with an example of how to say it."""
+    if plan.missing == "city":
+        unknown = [u for u in plan.not_understood if u]
+        lead = (
+            f"I don't have data for {unknown[0]}."
+            if unknown and plan.intent in {"search", "market", "trends"}
+            else "Which city do you mean?"
+        )
+        example = {
+            "search": "homes in Boise under 500k",
+            "trends": "price trends in Denver over the last year",
+        }.get(plan.intent, "how is the Austin market?")
+        return (
+            f"{lead} I cover these {len(vocab.CITIES)} cities: {_city_list()}.\n\n"
+            f"Try, for example: *{example}*"
+        )
+    if plan.missing == "cities":
+        return (
+            "Which markets should I compare? Name 2 to 5 cities, e.g. "
+            "*compare Portland, Seattle and Boise*."
+        )
+    if plan.missing == "price":
+        return (
+            "What price should I use? For example: *monthly payment on a $650k house with 10% "
+            "down at 6% for 30 years* (down payment, rate and term are optional: I default to "
+            "20% down, the configured rate and 30 years)."
+        )
+    if plan.missing == "listing_ids":
+        return (
+            "Which listings? Give their ids (like `L100234`), or search first, e.g. *homes in "
+            "Portland*, and then ask about *these* or *the first one*."
+        )
+    if plan.missing == "email":
+        ids = ", ".join(plan.listing_ids) or "L100234"
+        return (
+            f"Where should I send it? Add an email address, e.g. *email a report of {ids} to "
+            "jane@example.com*."
+        )
+    return compose_help(plan)
+
+
+# ---------------------------------------------------------------------------------------------
+# One writer per intent
+
+
+def compose_help(plan: Plan | None = None) -> str:
+    """What the offline assistant can do, with example questions to copy."""
+    lead = "Here's what I can help with:"
+    if plan is not None and plan.intent == "unknown":
+        lead = "I'm not sure how to help with that. Here's what I can do:"
+    capabilities = (
+        "**find homes** by city or state, price, bedrooms, bathrooms, size, type and status",
+        "**listing details** by id",
+        "**market analysis** of a city, **price trends** over a period, **comparisons** of "
+        "2–5 cities",
+        "**mortgage estimates** (price, down payment, rate, term)",
+        "**listing metrics** and **performance reports**, and **emailing a listing report**",
+    )
+    examples = "\n".join(f"- *{e}*" for e in EXAMPLES)
+    return (
+        f"{lead}\n\n"
+        + "\n".join(f"- {c}" for c in capabilities)
+        + f"\n\nTry, for example:\n{examples}\n\n"
+        f"I know {len(vocab.CITIES)} cities, from Portland, Seattle and Boise to Austin, "
+        "Chicago, Boston, New York and Miami."
+    )
+
+
+def compose_greeting(plan: Plan) -> str:
+    if plan.intent == "thanks":
+        return "You're welcome! Ask me anything else about homes, markets or mortgages."
+    return (
+        "Hi! I can find homes, look up listings, analyse markets and trends, compare cities, "
+        "estimate mortgages and report on listing performance. For example: "
+        f"*{EXAMPLES[0]}* or *{EXAMPLES[2]}*"
+    )
+
+
+def _shown_count(plan: Plan, available: int) -> int:
+    wanted = plan.filters.get("limit") or SHOWN_BY_DEFAULT
+    return min(wanted, available)
+
+
+def _narrow_hints(filters: dict[str, Any], listings: list[dict[str, Any]]) -> list[str]:
+    hints = []
+    if filters.get("max_price") is None and listings:
+        prices = sorted(item["price"] for item in listings if item.get("price"))
+        if prices:
+            hints.append(f"a budget (*under {money(_round_price(prices[len(prices) // 2]))}*)")
+    if filters.get("min_bedrooms") is None:
+        hints.append("a bedroom count (*at least 3 bedrooms*)")
+    if not filters.get("property_type"):
+        hints.append("a type (*only condos*)")
+    if not filters.get("city"):
+        hints.append("a city (*in Portland*)")
+    return hints[:3]
+
+
+def _round_price(amount: float) -> int:
+    step = 50_000 if amount >= 500_000 else 25_000
+    return max(step, round(amount / step) * step)
+
+
+def _widen_hints(filters: dict[str, Any]) -> list[str]:
+    hints = []
+    if filters.get("max_price") is not None:
+        hints.append(f"a higher budget (*under {money(_round_price(filters['max_price'] * 1.2))}*)")
+    if (filters.get("min_bedrooms") or 0) > 1:
+        hints.append(f"fewer bedrooms (*{filters['min_bedrooms'] - 1} bedrooms*)")
+    if filters.get("property_type"):
+        hints.append("any property type (*all types*)")
+    if filters.get("min_sqft") or filters.get("max_sqft"):
+        hints.append("a different size")
+    if filters.get("min_bathrooms"):
+        hints.append("fewer bathrooms")
+    if filters.get("city"):
+        state = filters.get("state")
+        hints.append(f"the whole state (*in {vocab.STATES.get(state, state)}*)" if state else "")
+    return [h for h in hints if h][:3]
+
+
+def compose_search(plan: Plan, result: dict[str, Any]) -> str:
+    """The count found, the best few as a table, the filters restated and how to adjust them."""
+    filters = plan.filters | dict(result.get("filters") or {})
+    listings = list(result.get("listings") or [])
+    total = int(result.get("total", len(listings)))
+    described = describe_filters(filters)
+    offset = filters.get("offset") or 0
+    if total == 0 or not listings:
+        widen = _widen_hints(filters)
+        tip = f" Try {_join(widen, 'or')}." if widen else " Try another city or a wider budget."
+        if offset:
+            return _with_notes(plan, f"That's all: there are no more {described}.")
+        return _with_notes(plan, f"I found **no** {described}.{tip}")
+    shown = listings[: _shown_count(plan, len(listings))]
+    sort = filters.get("sort", "newest")
+    first = offset + 1
+    heading = f"I found **{total:,}** {describe_filters(filters, plural=total != 1)}."
+    if total > len(shown):
+        heading += (
+            f" Here are {len(shown)} ({vocab.SORT_LABELS.get(sort, sort)}, "
+            f"results {first}–{first + len(shown) - 1}):"
+        )
+    rows = [
+        [
+            money(item.get("price")),
+            _rooms(item),
+            f"{item['sqft']:,}" if item.get("sqft") else "n/a",
+            _address(item),
+            item.get("listing_id", ""),
+        ]
+        for item in shown
+    ]
+    table = markdown_table(["Price", "Beds / baths", "Sq ft", "Address", "ID"], rows, {0, 2})
+    advice = []
+    if total > len(shown) + offset:
+        narrow = _narrow_hints(filters, listings)
+        if narrow:
+            advice.append(f"To narrow it down, add {_join(narrow, 'or')}.")
+        advice.append("Say *show me more* for the next ones.")
+    else:
+        widen = _widen_hints(filters)
+        if widen:
+            advice.append(f"To see more, try {_join(widen, 'or')}.")
+    advice.append(
+        f"Ask *tell me about {shown[0].get('listing_id', 'L100234')}* for details, or "
+        "*email these to you@example.com*."
+    )
+    return _with_notes(plan, f"{heading}\n\n{table}\n\n{' '.join(advice)}")
+
+
+def compose_listing(plan: Plan, listing: dict[str, Any]) -> str:
+    """One listing's details, price and id on the first line (later turns read them back)."""
+    listing_id = listing.get("listing_id", "")
+    price = listing.get("price")
+    sqft = listing.get("sqft")
+    head = (
+        f"**{listing_id}** · **{money(price)}** · {_rooms(listing)} · "
+        f"{f'{sqft:,} sq ft' if sqft else 'size n/a'} · {_address(listing)}"
+    )
+    facts = [
+        f"Type: {_type_words(listing.get('property_type'), plural=False)}; status: "
+        f"{listing.get('status', 'n/a')}",
+    ]
+    if listing.get("year_built"):
+        facts.append(f"Built: {listing['year_built']}")
+    if listing.get("listed_at"):
+        facts.append(
+            f"Listed: {listing['listed_at']} ({listing.get('days_on_market', '?')} days on market)"
+        )
+    if price and sqft:
+        facts.append(f"Price per sq ft: {money(round(price / sqft))}")
+    body = head + "\n\n" + "\n".join(f"- {fact}" for fact in facts)
+    if listing.get("description"):
+        body += f"\n\n> {listing['description'].strip()}"
+    return body
+
+
+def _compose_details(plan: Plan, results: Sequence[Result]) -> str:
+    parts = []
+    for call, result in zip(plan.calls, results, strict=False):
+        if isinstance(result, str):
+            parts.append(explain_error(call, result))
+        else:
+            parts.append(compose_listing(plan, result))
+    found = [r for r in results if isinstance(r, dict)]
+    if found:
+        city = (found[0].get("address") or {}).get("city")
+        hint = f"*monthly payment on {found[0].get('listing_id')}*"
+        if city:
+            hint += f", *how is the {city} market?*"
+        parts.append(f"You can ask {hint} or *how is it performing?*")
+    return _with_notes(plan, "\n\n".join(parts))
+
+
+def _competition_meaning(level: str, days: float | None) -> str:
+    speed = f" (median {number(days)} days on market)" if days is not None else ""
+    return {
+        "high": f"Competition is **high**{speed}: homes sell quickly, so buyers should be "
+        "ready to move fast and may face competing offers.",
+        "moderate": f"Competition is **moderate**{speed}: a balanced market, with time to "
+        "compare but not to wait long on the good ones.",
+        "low": f"Competition is **low**{speed}: buyers have choice and room to negotiate.",
+    }.get(level, f"Competition: {level}{speed}.")
+
+
+def _trend_meaning(trend: str, change: float | None) -> str:
+    change_text = f" ({percent(change, signed=True)} over 12 months)" if change is not None else ""
+    return {
+        "rising": f"Prices are **rising**{change_text}: waiting is likely to cost more.",
+        "stable": f"Prices are **stable**{change_text}.",
+        "falling": f"Prices are **falling**{change_text}: buyers may find more room on price.",
+    }.get(trend, f"Trend: {trend}{change_text}.")
+
+
+def _supply_months(market: dict[str, Any]) -> float | None:
+    sold = market.get("sold_count") or 0
+    inventory = market.get("inventory")
+    if not sold or inventory is None:
+        return None
+    return round(inventory / (sold / 12), 1)
+
+
+def compose_market(plan: Plan, market: dict[str, Any]) -> str:
+    """A city's figures and what they mean for a buyer."""
+    place = f"{market.get('city')}, {market.get('state')}"
+    figures = [
+        f"Median price: **{money(market.get('median_price'))}** "
+        f"(average {money(market.get('average_price'))})",
+        f"Price per sq ft: {money(market.get('price_per_sqft'))}",
+        f"For sale now: {number(market.get('inventory'))} (pending: "
+        f"{number(market.get('pending_count'))})",
+        f"Sold in the last 12 months: {number(market.get('sold_count'))}",
+        f"Median days on market: {number(market.get('median_days_on_market'))}",
+        f"12-month price change: **{percent(market.get('price_change_12m_pct'), signed=True)}**",
+    ]
+    supply = _supply_months(market)
+    meaning = [
+        _competition_meaning(
+            market.get("competition_level", "n/a"), market.get("median_days_on_market")
+        ),
+        _trend_meaning(market.get("trend", "n/a"), market.get("price_change_12m_pct")),
+    ]
+    if supply is not None:
+        meaning.append(
+            f"At the past year's pace of sales, today's listings would last about {supply} "
+            "months (under 4 favours sellers, over 6 favours buyers)."
+        )
+    city = market.get("city")
+    body = (
+        f"**{place} housing market**\n\n"
+        + "\n".join(f"- {f}" for f in figures)
+        + "\n\n"
+        + " ".join(meaning)
+        + f"\n\nNext: *price trends in {city} over the last 2 years* or *homes in {city} under "
+        f"{money(_round_price(market.get('median_price') or 500_000))}*."
+    )
+    return _with_notes(plan, body)
+
+
+def _sample(series: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """At most `limit` evenly spaced points, always keeping the first and the last."""
+    if len(series) <= limit:
+        return series
+    step = (len(series) - 1) / (limit - 1)
+    return [series[round(i * step)] for i in range(limit)]
+
+
+def compose_trends(plan: Plan, trends: dict[str, Any]) -> str:
+    """The change over the period, its start and end, high and low, and the monthly points."""
+    place = f"{trends.get('city')}, {trends.get('state')}"
+    months = trends.get("months") or len(trends.get("series") or [])
+    series = [p for p in trends.get("series") or [] if p.get("median_price") is not None]
+    if not series:
+        return _with_notes(plan, f"There were no recorded sales in {place} in that period.")
+    change = trends.get("change_pct", 0.0)
+    verb = "rose" if change > 0 else "fell" if change < 0 else "held steady"
+    first, last = series[0], series[-1]
+    amount = f" **{percent(abs(change))}**" if change else ""
+    summary = (
+        f"The median sale price in {place} {verb}{amount} over the last {months} months, "
+        f"from {money(first['median_price'])} ({first['month']}) to "
+        f"{money(last['median_price'])} ({last['month']})."
+    )
+    high = max(series, key=lambda p: p["median_price"])
+    low = min(series, key=lambda p: p["median_price"])
+    sales = sum(p.get("sales") or 0 for p in series)
+    summary += (
+        f" Highest: {money(high['median_price'])} in {high['month']}; lowest: "
+        f"{money(low['median_price'])} in {low['month']}. {sales:,} sales in total."
+    )
+    points = _sample(series, MAX_TREND_ROWS)
+    rows = [[p["month"], money(p["median_price"]), number(p.get("sales"))] for p in points]
+    table = markdown_table(["Month", "Median price", "Sales"], rows, {1, 2})
+    caption = (
+        "" if len(points) == len(series) else f"\n\n_{len(points)} of {len(series)} months shown._"
+    )
+    return _with_notes(plan, f"{summary}\n\n{table}{caption}")
+
+
+def compose_compare(plan: Plan, comparison: dict[str, Any]) -> str:
+    """The markets side by side, then which is cheapest, fastest and growing most."""
+    markets = list(comparison.get("markets") or [])
+    if not markets:
+        return _with_notes(plan, "I got no market figures back to compare.")
+    rows = [
+        [
+            f"{m.get('city')}, {m.get('state')}",
+            money(m.get("median_price")),
+            money(m.get("price_per_sqft")),
+            number(m.get("inventory")),
+            number(m.get("median_days_on_market")),
+            percent(m.get("price_change_12m_pct"), signed=True),
+            m.get("competition_level", "n/a"),
+            m.get("trend", "n/a"),
+        ]
+        for m in markets
+    ]
+    table = markdown_table(
+        [
+            "Market",
+            "Median price",
+            "$/sq ft",
+            "For sale",
+            "Days on market",
+            "12-mo change",
+            "Competition",
+            "Trend",
+        ],
+        rows,
+        {1, 2, 3, 4, 5},
+    )
+
+    def best(key: str, pick: Callable[..., Any]) -> dict[str, Any]:
+        return pick((m for m in markets if m.get(key) is not None), key=lambda m: m[key])
+
+    cheapest = best("median_price", min)
+    fastest = best("median_days_on_market", min)
+    growth = best("price_change_12m_pct", max)
+    summary = (
+        f"Most affordable: **{cheapest['city']}** (median {money(cheapest['median_price'])}). "
+        f"Fastest-selling: **{fastest['city']}** ({number(fastest['median_days_on_market'])} "
+        f"days on market). Strongest price growth: **{growth['city']}** "
+        f"({percent(growth['price_change_12m_pct'], signed=True)} over 12 months)."
+    )
+    return _with_notes(plan, f"{table}\n\n{summary}")
+
+
+def compose_mortgage(plan: Plan, estimate: dict[str, Any]) -> str:
+    """The monthly payment with every assumption shown, and the totals over the term."""
+    given = plan.mortgage
+    down_note = "" if "down_payment_pct" in given else " (default)"
+    rate_note = "" if "annual_rate_pct" in given else f" ({DEFAULT_RATE_NOTE})"
+    years_note = "" if "years" in given else " (default)"
+    body = (
+        f"**{money(estimate.get('monthly_payment'))} a month** in principal and interest.\n\n"
+        + markdown_table(
+            ["Assumption", "Value"],
+            [
+                ["Price", money(estimate.get("price"))],
+                [
+                    "Down payment",
+                    f"{percent(estimate.get('down_payment_pct'))}{down_note} = "
+                    f"{money(estimate.get('down_payment'))}",
+                ],
+                ["Loan", money(estimate.get("loan_amount"))],
+                ["Rate", f"{percent(estimate.get('annual_rate_pct'))} a year, fixed{rate_note}"],
+                ["Term", f"{estimate.get('years')} years{years_note}"],
+            ],
+            {1},
+        )
+        + f"\n\nOver {estimate.get('years')} years you would pay "
+        f"{money(estimate.get('total_paid'))} in total, of which "
+        f"{money(estimate.get('total_interest'))} is interest."
+        " Not included: property tax, insurance, HOA fees"
+    )
+    body += (
+        ", and mortgage insurance, usually required below 20% down."
+        if (estimate.get("down_payment_pct") or 0) < 20
+        else "."
+    )
+    body += " Change any figure, e.g. *what about at 5.5%?* or *with 25% down*."
+    return _with_notes(plan, body)
+
+
+def _compose_mortgage_price(plan: Plan, listing: dict[str, Any]) -> str:
+    """The listing's price, when it was not in the conversation, so the user can ask again."""
+    price = money(listing.get("price"))
+    listing_id = listing.get("listing_id", "")
+    return (
+        f"**{listing_id}** is listed at **{price}** ({_address(listing)}). "
+        f"Ask *monthly payment on that house* and I'll estimate it with that price (20% down, "
+        f"the default rate and 30 years unless you say otherwise), or give the figures "
+        f"yourself, e.g. *payment on {price} with 10% down at 6%*."
+    )
+
+
+def compose_metrics(plan: Plan, metrics: dict[str, Any]) -> str:
+    """Engagement per listing, totals and the listing with most inquiries."""
+    rows = list(metrics.get("metrics") or [])
+    missing = metrics.get("not_found") or []
+    if not rows:
+        return _with_notes(
+            plan, f"I found no metrics for {', '.join(missing) or 'those listings'}."
+        )
+    table = markdown_table(
+        [
+            "Listing",
+            "Page views",
+            "Saves",
+            "Inquiries",
+            "Days on market",
+            "Click-through",
+            "Conversion",
+        ],
+        [
+            [
+                m.get("listing_id"),
+                number(m.get("page_views")),
+                number(m.get("saves")),
+                number(m.get("inquiries")),
+                number(m.get("days_on_market")),
+                ratio(m.get("click_through_rate")),
+                ratio(m.get("conversion_rate")),
+            ]
+            for m in rows
+        ],
+        {1, 2, 3, 4, 5, 6},
+    )
+    views = sum(m.get("page_views") or 0 for m in rows)
+    inquiries = sum(m.get("inquiries") or 0 for m in rows)
+    lead = max(rows, key=lambda m: (m.get("inquiries") or 0, m.get("page_views") or 0))
+    summary = (
+        f"{len(rows)} listing{'s' if len(rows) != 1 else ''}: {views:,} page views and "
+        f"{inquiries:,} inquiries in total."
+    )
+    if len(rows) > 1:
+        summary += f" Most inquiries: **{lead['listing_id']}** ({number(lead.get('inquiries'))})."
+    body = f"{summary}\n\n{table}"
+    if missing:
+        body += f"\n\nNot found: {', '.join(missing)}."
+    body += "\n\nFor recommendations, ask for a *performance report*."
+    return _with_notes(plan, body)
+
+
+def compose_performance(plan: Plan, report: dict[str, Any]) -> str:
+    """Totals, the top performer, a table per listing and the recommendations."""
+    totals = report.get("totals") or {}
+    top = report.get("top_performer") or {}
+    rows = list(report.get("listings") or [])
+    count = report.get("listing_count", len(rows))
+    parts = [
+        f"**Performance of {count} listing{'s' if count != 1 else ''}:** "
+        f"{number(totals.get('page_views'))} page views, {number(totals.get('saves'))} saves and "
+        f"{number(totals.get('inquiries'))} inquiries in total."
+    ]
+    if top:
+        parts.append(
+            f"Top performer: **{top.get('listing_id')}** ({top.get('address', '')}) with "
+            f"{number(top.get('inquiries'))} inquiries from {number(top.get('page_views'))} views "
+            f"({ratio(top.get('conversion_rate'))} conversion)."
+        )
+    if rows:
+        parts.append(
+            markdown_table(
+                ["Listing", "Page views", "Saves", "Inquiries", "Conversion", "Days on market"],
+                [
+                    [
+                        r.get("listing_id"),
+                        number(r.get("page_views")),
+                        number(r.get("saves")),
+                        number(r.get("inquiries")),
+                        ratio(r.get("conversion_rate")),
+                        number(r.get("days_on_market")),
+                    ]
+                    for r in rows
+                ],
+                {1, 2, 3, 4, 5},
+            )
+        )
+    recommendations = report.get("recommendations") or []
+    if recommendations:
+        parts.append(
+            "**Recommendations**\n\n"
+            + "\n".join(
+                f"- **{r.get('listing_id')}**: {r.get('recommendation')}" for r in recommendations
+            )
+        )
+    else:
+        parts.append("No recommendations: these listings are performing in line with the rest.")
+    if report.get("not_found"):
+        parts.append(f"Not found: {', '.join(report['not_found'])}.")
+    return _with_notes(plan, "\n\n".join(parts))
+
+
+def compose_report(plan: Plan, sent: dict[str, Any]) -> str:
+    """Where the report went: by email, or into the outbox when no mail server is set up."""
+    count = sent.get("listing_count", len(plan.listing_ids))
+    what = f"a report of {count} listing{'s' if count != 1 else ''}"
+    if plan.listing_ids:
+        what += f" ({', '.join(plan.listing_ids)})"
+    recipient = sent.get("recipient") or plan.recipient
+    report_id = sent.get("report_id", "")
+    if sent.get("delivered_via") == "outbox":
+        body = (
+            f"I prepared {what} for **{recipient}** (report `{report_id}`). No mail server is "
+            "configured here, so it was saved to the outbox (`instance/outbox/`) instead of "
+            "being emailed; set `SMTP_URL` to send reports for real."
+        )
+    else:
+        body = f"Sent {what} to **{recipient}** (report `{report_id}`)."
+    return _with_notes(plan, body)
+
+
+_WRITERS: dict[str, Callable[[Plan, dict[str, Any]], str]] = {
+    "search": compose_search,
+    "market": compose_market,
+    "trends": compose_trends,
+    "compare": compose_compare,
+    "mortgage": compose_mortgage,
+    "metrics": compose_metrics,
+    "performance": compose_performance,
+    "report": compose_report,
+}
+
+
+def compose_answer(plan: Plan, results: Sequence[Result], include_notice: bool = False) -> str:
+    """The whole answer in markdown: `results[i]` is the structured result of `plan.calls[i]`,
+    or its error text. `include_notice` prefixes the once-per-conversation offline notice."""
+    answer = _compose(plan, list(results))
+    return f"{offline_notice()}\n\n{answer}" if include_notice else answer
+
+
+def _compose(plan: Plan, results: list[Result]) -> str:
+    if plan.intent in {"greeting", "thanks"}:
+        return compose_greeting(plan)
+    if plan.intent in {"help", "unknown"}:
+        return compose_help(plan)
+    if plan.intent == "listing_details" and plan.calls:
+        return _compose_details(plan, results)
+    if plan.intent == "mortgage" and plan.missing == "price" and plan.calls:
+        result = results[0] if results else "no result"
+        if isinstance(result, str):
+            return explain_error(plan.calls[0], result)
+        return _compose_mortgage_price(plan, result)
+    if plan.missing or not plan.calls:
+        return compose_missing(plan)
+    result = results[0] if results else "the tool returned no result"
+    if isinstance(result, str):
+        return _with_notes(plan, explain_error(plan.calls[0], result))
+    writer = _WRITERS.get(plan.intent)
+    if writer is None:
+        return compose_help(plan)
+    return writer(plan, result)
+
+
+def offline_notice() -> str:
+    """The sentence said once per conversation: which assistant this is, and how to get an LLM."""
+    return (
+        "_You're using the built-in **offline assistant**, which understands common real-estate "
+        "requests without a language model. To connect an LLM, set `OPENAI_API_KEY` (and "
+        "optionally `OPENAI_BASE_URL` and `LLM_MODEL`), or `OPENROUTER_API_KEY`, then restart "
+        "the app._"
+    )
+
+
+_PIECE_RE = re.compile(r"\S+\s*|\s+")
+
+
+def chunk_text(text: str, words: int = CHUNK_WORDS) -> Iterator[str]:
+    """The answer in small pieces of a few words each, whitespace kept exactly, for streaming.
+
+    "".join(chunk_text(text)) == text for any text.
+    """
+    pieces = _PIECE_RE.findall(text)
+    for start in range(0, len(pieces), max(1, words)):
+        yield "".join(pieces[start : start + max(1, words)])
