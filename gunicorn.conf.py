@@ -21,6 +21,9 @@ worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "2000"))
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
+# gunicorn's control socket defaults to one path per user: the three processes (and test
+# servers) would fight over it, and nothing here uses it.
+control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
