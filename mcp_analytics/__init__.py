@@ -15,7 +15,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return create_service_app(
         "analytics",
         tools.registry,
-        data.init_app,
+        data.ensure_loaded,
         server_name="estate-analytics",
         instructions="Real-estate market analytics: market analysis, price trends, market "
         "comparisons, listing metrics and performance reports, mortgage estimates.",

@@ -3,29 +3,23 @@
 `load(engine)` (re)creates the tables and replaces their contents with the dataset (cities,
 listings, the sales history, engagement) in one transaction, so running it twice leaves the
 same rows. `ensure_loaded(engine)` loads only when there are no listings yet: what each worker
-calls when it starts. `init_app(app)` wires a Flask app to its database. From a shell:
-`.venv/bin/python -m mcp_analytics.data [URL]`.
+calls when it starts (app/mcp/service.py), and what `flask --app mcp_analytics.wsgi setup`
+runs.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
 from sqlalchemy import Engine, delete
 
-from app.config import DEFAULT_INSTANCE
 from app.mcp.dataset import (
     DATA_DIR,
     insert_rows,
-    install_sessions,
-    make_engine,
     read_cities,
     read_jsonl,
     table_is_empty,
@@ -33,12 +27,6 @@ from app.mcp.dataset import (
 from mcp_analytics.models import Base, City, Engagement, Listing, Sale
 
 log = logging.getLogger(__name__)
-
-
-def default_database_url(environ: Mapping[str, str] = os.environ) -> str:
-    """`MCP_ANALYTICS_DATABASE_URL`, else a SQLite file under `instance/`."""
-    url = environ.get("MCP_ANALYTICS_DATABASE_URL", "").strip()
-    return url or f"sqlite:///{DEFAULT_INSTANCE / 'mcp_analytics.db'}"
 
 
 def _listing_rows(data_dir: Path) -> Iterator[dict[str, Any]]:
@@ -89,16 +77,3 @@ def ensure_loaded(engine: Engine, data_dir: Path = DATA_DIR) -> bool:
         return False
     load(engine, data_dir)
     return True
-
-
-def init_app(app: Flask, database_url: str | None = None) -> Engine:
-    """Connect `app` to its database (loading the dataset on first use) for the tools."""
-    engine = make_engine(database_url or default_database_url())
-    ensure_loaded(engine)
-    install_sessions(app, engine)
-    return engine
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    load(make_engine(sys.argv[1] if len(sys.argv) > 1 else default_database_url()))

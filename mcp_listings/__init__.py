@@ -15,7 +15,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return create_service_app(
         "listings",
         tools.registry,
-        data.init_app,
+        data.ensure_loaded,
         server_name="estate-listings",
         instructions="Real-estate listings: search homes for sale, get a listing's details, "
         "and email a report of listings.",

@@ -2,28 +2,21 @@
 
 `load(engine)` (re)creates the tables and replaces their contents with the dataset in one
 transaction, so running it twice leaves the same rows. `ensure_loaded(engine)` loads only when
-the listings table is empty: what each worker calls when it starts. `init_app(app)` wires a
-Flask app to its database. From a shell: `.venv/bin/python -m mcp_listings.data [URL]`.
+the listings table is empty: what the service calls when a worker starts
+(app/mcp/service.py), and what `flask --app mcp_listings.wsgi setup` runs.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
-from flask import Flask
 from sqlalchemy import Engine, delete
 
-from app.config import DEFAULT_INSTANCE
 from app.mcp.dataset import (
     DATA_DIR,
     insert_rows,
-    install_sessions,
-    make_engine,
     read_cities,
     read_jsonl,
     table_is_empty,
@@ -31,12 +24,6 @@ from app.mcp.dataset import (
 from mcp_listings.models import Base, City, Listing
 
 log = logging.getLogger(__name__)
-
-
-def default_database_url(environ: Mapping[str, str] = os.environ) -> str:
-    """`MCP_LISTINGS_DATABASE_URL`, else a SQLite file under `instance/`."""
-    url = environ.get("MCP_LISTINGS_DATABASE_URL", "").strip()
-    return url or f"sqlite:///{DEFAULT_INSTANCE / 'mcp_listings.db'}"
 
 
 def listing_row(record: dict) -> dict:
@@ -82,16 +69,3 @@ def ensure_loaded(engine: Engine, data_dir: Path = DATA_DIR) -> bool:
         return False
     load(engine, data_dir)
     return True
-
-
-def init_app(app: Flask, database_url: str | None = None) -> Engine:
-    """Connect `app` to its database (loading the dataset on first use) for the tools."""
-    engine = make_engine(database_url or default_database_url())
-    ensure_loaded(engine)
-    install_sessions(app, engine)
-    return engine
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    load(make_engine(sys.argv[1] if len(sys.argv) > 1 else default_database_url()))

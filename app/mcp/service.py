@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.config import DEFAULT_INSTANCE
 from app.errors import json_error
+from app.mcp.dataset import install_sessions, make_engine
 from app.mcp.server import create_mcp_blueprint
 from app.mcp.tools import ToolRegistry
 from app.observability import configure_logging, init_metrics_endpoint, init_request_tracking
@@ -27,7 +28,7 @@ from app.observability import configure_logging, init_metrics_endpoint, init_req
 MCP_REQUESTS = Counter(
     "estate_mcp_requests_total", "JSON-RPC requests to an MCP service.", ["method", "status"]
 )
-InitData = Callable[[Flask, str], Engine]
+EnsureLoaded = Callable[[Engine], bool]
 
 
 def service_config(service: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def _count_rpc(app: Flask) -> None:
 def create_service_app(
     service: str,
     registry: ToolRegistry,
-    init_data: InitData,
+    ensure_loaded: EnsureLoaded,
     *,
     server_name: str,
     instructions: str,
@@ -105,7 +106,9 @@ def create_service_app(
     init_request_tracking(app, config["SERVICE"], user_of=lambda: g.get("mcp_subject"))
     _count_rpc(app)
     _json_errors(app)
-    engine = init_data(app, app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"])
+    ensure_loaded(engine)  # the first start of a new database loads the bundled dataset
+    install_sessions(app, engine)
     app.register_blueprint(
         create_mcp_blueprint(registry, server_name=server_name, instructions=instructions)
     )
@@ -129,7 +132,7 @@ def create_service_app(
 
     @app.cli.command("setup")
     def setup() -> None:
-        """Load the bundled dataset if the database has none (creating the app does it)."""
+        """Load the bundled dataset if the database has none (building the app did it)."""
         click.echo(f"{app.config['SERVICE']}: dataset ready")
 
     return app
