@@ -1,0 +1,106 @@
+"""The provider reads the SDK's raw event stream itself: the same deltas and errors as the SDK.
+
+The chunk parser is pinned on hand-written wire bytes (split anywhere, CRLF, multi-line data),
+and the provider end to end against the scripted LLM server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from app.agent.errors import TruncatedStream, classify
+from app.agent.events import ToolCallRequest
+from app.agent.openai_provider import ChunkReader, OpenAIProvider
+from tests.llm_server import ScriptedLLM, Turn
+
+MESSAGES = [{"role": "user", "content": "Find me a house in Portland"}]
+
+
+def event(delta: dict, finish_reason: str | None = None) -> bytes:
+    chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    server = ScriptedLLM().start()
+    yield server
+    server.stop()
+
+
+def provider_for(llm: ScriptedLLM) -> OpenAIProvider:
+    return OpenAIProvider(
+        api_key="test", base_url=llm.base_url, model="m", timeout=3, max_retries=0
+    )
+
+
+def test_events_split_across_reads_are_parsed_once_complete() -> None:
+    wire = event({"content": "Hello "}) + event({"content": "wörld"}) + event({}, "stop")
+    reader = ChunkReader()
+    texts = [reader.feed(wire[i : i + 7]) for i in range(0, len(wire), 7)]
+    assert "".join(texts) == "Hello wörld"
+    assert reader.finished
+
+
+def test_deltas_arriving_in_one_read_are_joined_into_one_text() -> None:
+    reader = ChunkReader()
+    assert reader.feed(event({"content": "a"}) + event({"content": "b"})) == "ab"
+
+
+def test_crlf_line_ends_comments_and_multiline_data_are_understood() -> None:
+    chunk = {"choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}]}
+    body = json.dumps(chunk, indent=1).replace("\n", "\r\ndata: ")
+    wire = b": keep-alive\r\n\r\nevent: message\r\ndata: " + body.encode() + b"\r\n\r\n"
+    assert ChunkReader().feed(wire) == "x"
+
+
+def test_nothing_after_done_is_read() -> None:
+    reader = ChunkReader()
+    assert reader.feed(b"data: [DONE]\n\n" + event({"content": "late"})) == ""
+    assert reader.done
+
+
+def test_an_error_inside_the_stream_raises_api_error() -> None:
+    wire = b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'
+    with pytest.raises(openai.APIError, match="overloaded"):
+        ChunkReader().feed(wire)
+
+
+def test_a_chunk_that_is_not_json_is_an_upstream_error() -> None:
+    with pytest.raises(openai.APIError) as caught:
+        ChunkReader().feed(b"data: {not json\n\n")
+    assert classify(caught.value).code == "llm_network"
+
+
+def test_text_then_tool_calls_from_the_scripted_server(llm: ScriptedLLM) -> None:
+    turn = Turn.tool_calls(
+        [("search_listings", {"city": "Portland"}), ("get_listing", {"listing_id": "L1"})],
+        split_into=3,
+        text="Looking.",
+    )
+    llm.script(turn)
+    items = list(provider_for(llm).step(MESSAGES, []))
+    text = "".join(item for item in items if isinstance(item, str))
+    calls = [item for item in items if isinstance(item, ToolCallRequest)]
+    assert text == "Looking."
+    assert [(c.name, c.arguments) for c in calls] == [
+        ("search_listings", {"city": "Portland"}),
+        ("get_listing", {"listing_id": "L1"}),
+    ]
+    assert [c.call_id for c in calls] == turn.tool_call_ids
+
+
+def test_stream_cut_before_finish_is_truncated(llm: ScriptedLLM) -> None:
+    llm.script(Turn.drop_after("one two three four", n_chunks=2))
+    with pytest.raises((TruncatedStream, openai.APIConnectionError)):
+        list(provider_for(llm).step(MESSAGES, []))
+
+
+def test_http_errors_keep_the_sdk_exception_classes(llm: ScriptedLLM) -> None:
+    llm.script(Turn.error(429, "slow down"))
+    with pytest.raises(openai.RateLimitError):
+        list(provider_for(llm).step(MESSAGES, []))
