@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import ROOT, load_config
 from app.cors import init_cors
@@ -23,6 +24,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     app.config.update(config)
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     configure_logging(app.config["LOG_LEVEL"])
     init_request_tracking(app, "app", user_of=_logged_in_user_id)
     _init_extensions(app)
@@ -82,6 +86,9 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     jwt.init_app(app)
+    # Tokens signed by a retired key (still published in the JWKS) keep working after a
+    # rotation, until they expire.
+    jwt.decode_key_loader(lambda header, _claims: keys.verification_key(header.get("kid")))
     limiter.init_app(app)
     init_identity(app)
 
@@ -89,14 +96,25 @@ def _init_extensions(app: Flask) -> None:
 def _init_chat(app: Flask) -> None:
     """The broker, the runner, the MCP client and the LLM provider: one of each per process."""
     from app.agent import make_provider
+    from app.chat.replies import store_reply
     from app.mcp.client import McpClient
     from app.metrics import BrokerCollector
-    from app.streaming.broker import MemoryBroker
+    from app.streaming.broker import Broker, MemoryBroker
+    from app.streaming.redis_broker import RedisBroker
     from app.streaming.runner import Runner
 
-    broker = MemoryBroker(replay_ttl=app.config["SSE_REPLAY_TTL"])
+    broker: Broker
+    if app.config["REDIS_URL"]:
+        broker = RedisBroker(
+            app.config["REDIS_URL"],
+            replay_ttl=app.config["SSE_REPLAY_TTL"],
+            prefix=app.config["REDIS_KEY_PREFIX"],
+            max_connections=app.config["REDIS_MAX_CONNECTIONS"],
+        )
+    else:
+        broker = MemoryBroker(replay_ttl=app.config["SSE_REPLAY_TTL"])
     app.extensions["broker"] = broker
-    app.extensions["runner"] = Runner(app, broker)
+    app.extensions["runner"] = Runner(app, broker, store_reply)
     tokens = app.extensions["service_tokens"]
     app.extensions["mcp_client"] = McpClient(
         tokens.audiences,

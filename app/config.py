@@ -90,6 +90,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
     port = _int(env, "PORT", 3000)
     app_url = env.get("APP_URL", "").strip().rstrip("/") or f"http://127.0.0.1:{port}"
     redis_url = env.get("REDIS_URL", "").strip() or None
+    redis_prefix = env.get("REDIS_KEY_PREFIX", "").strip() or "estate:"
     config: dict[str, Any] = {
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": env.get("SECRET_KEY") or persistent_secret(instance, "secret_key"),
@@ -100,6 +101,13 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
+        # Every Redis key of the stream broker starts with this (several apps, one Redis).
+        "REDIS_KEY_PREFIX": redis_prefix,
+        # Redis connections per worker: each open stream's reader holds one while it waits.
+        "REDIS_MAX_CONNECTIONS": _int(env, "REDIS_MAX_CONNECTIONS", 2500),
+        # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are trusted, so that
+        # per-IP limits see the client's address rather than the proxy's.
+        "PROXY_HOPS": _int(env, "PROXY_HOPS", 0),
         # Request bodies: nothing the API accepts is anywhere near this.
         "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 1024 * 1024),
         # Cookies
@@ -121,6 +129,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "PASSWORD_HASH_PROFILE": env.get("PASSWORD_HASH_PROFILE", "default"),
         # Rate limits (Flask-Limiter syntax)
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": redis_prefix + "limits",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT_IP": env.get("LOGIN_RATE_LIMIT_IP", "20 per minute"),

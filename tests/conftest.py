@@ -53,9 +53,8 @@ def postgres_url(schema: str) -> str:
     return f"{base}{separator}options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture
-def redis_url() -> str:
-    """The test Redis, flushed of nothing: tests use unique key prefixes."""
+def redis_test_url() -> str:
+    """The test Redis (skip without TEST_REDIS_URL; fail if set but unreachable)."""
     url = os.environ.get("TEST_REDIS_URL", "").strip()
     if not url:
         pytest.skip("TEST_REDIS_URL is not set: Redis runs skipped")
@@ -64,6 +63,19 @@ def redis_url() -> str:
     except redis.RedisError as error:
         pytest.fail(f"TEST_REDIS_URL is set but Redis is unreachable: {error}")
     return url
+
+
+def delete_redis_keys(url: str, prefix: str) -> None:
+    """Remove what a test left under its key prefix (streams would expire; counters would not)."""
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis, flushed of nothing: tests use unique key prefixes."""
+    return redis_test_url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.auth.identity import issue_token
 from app.extensions import db
 from app.models import User
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import AuthActions, csrf_token, make_app
 
 
 def test_signup_form_creates_account_and_logs_in(client: FlaskClient) -> None:
@@ -243,3 +245,29 @@ def test_html_page_redirects_to_login_and_api_answers_401(client: FlaskClient) -
     api = client.get("/auth/me")
     assert api.status_code == 401
     assert api.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_tokens_survive_a_signing_key_rotation(tmp_path: Path, database_url: str) -> None:
+    """Rotate as the README says: the old public key moves to jwks-retired/, a new key signs."""
+    key_path = tmp_path / "instance" / "jwt-signing-key.pem"
+    old_app = next(make_app(tmp_path, database_url))
+    old_token = AuthActions(old_app.test_client()).signup()
+    retired = tmp_path / "instance" / "jwks-retired"
+    retired.mkdir()
+    old_key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    (retired / "old.pem").write_bytes(
+        old_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    key_path.unlink()  # the next start generates a new key
+
+    new_app = next(make_app(tmp_path, database_url))
+    client = new_app.test_client()
+    kids = [key["kid"] for key in client.get("/.well-known/jwks.json").get_json()["keys"]]
+    assert len(kids) == 2 and jwt.get_unverified_header(old_token)["kid"] == kids[1]
+    assert (
+        client.get("/auth/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 200
+    )
+    new_token = AuthActions(client).signup(email="new@example.com")
+    assert jwt.get_unverified_header(new_token)["kid"] == kids[0]

@@ -8,12 +8,14 @@ real services are in test_chat_tools.py.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 
+from tests.conftest import delete_redis_keys, redis_test_url
 from tests.live import ApiClient, LiveServer, SseEvent, app_env, start_app
 from tests.llm_server import ScriptedLLM, Turn
 
@@ -27,13 +29,24 @@ def llm() -> Iterator[ScriptedLLM]:
     server.stop()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(
+    scope="module",
+    params=[("sqlite", "memory"), ("postgresql", "memory"), ("postgresql", "redis")],
+    ids=["sqlite-memory", "postgresql-memory", "postgresql-redis"],
+)
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
 ) -> Iterator[LiveServer]:
-    server = start_app(app_env(tmp_path_factory.mktemp("live"), request.param, llm))
+    """The app on each database, and once with the Redis broker (the whole contract on it)."""
+    database, broker = request.param
+    extra = {}
+    if broker == "redis":
+        extra = {"REDIS_URL": redis_test_url(), "REDIS_KEY_PREFIX": f"t-{uuid.uuid4().hex}:"}
+    server = start_app(app_env(tmp_path_factory.mktemp("live"), database, llm, **extra))
     yield server
     server.stop()
+    if extra:
+        delete_redis_keys(extra["REDIS_URL"], extra["REDIS_KEY_PREFIX"])
 
 
 @pytest.fixture
@@ -282,12 +295,16 @@ def test_text_format_streams_plain_text(api: ApiClient, llm: ScriptedLLM) -> Non
     assert response.text == "Plain words for a terminal.\n[done: completed]\n"
 
 
-def test_sse_health_counts_streams_and_readers(api: ApiClient, llm: ScriptedLLM) -> None:
+def test_sse_health_counts_streams_and_readers(
+    api: ApiClient, live: LiveServer, llm: ScriptedLLM
+) -> None:
     llm.script(Turn.stall("waiting here", after_chunks=1, seconds=2))
     stream = api.chat("hi")
     stream.take(3)
     health = requests.get(f"{api.base_url}/sse/health", timeout=5).json()
-    assert health["status"] == "ok" and health["broker"] == "memory"
+    assert health["status"] == "ok" and health["broker"] == (
+        "redis" if live.env.get("REDIS_URL") else "memory"
+    )
     assert health["active_streams"] >= 1 and health["connected_clients"] >= 1
     assert (health["keepalive_s"], health["timeout_s"], health["retry_ms"]) == (1, 30, 3000)
     stream.until_done()

@@ -77,6 +77,11 @@ class SigningKeys:
     private_key: rsa.RSAPrivateKey
     kid: str
     jwks: dict[str, list[dict[str, str]]]
+    public_keys: dict[str, rsa.RSAPublicKey]  # by kid: the current key and the retired ones
+
+    def verification_key(self, kid: str | None) -> rsa.RSAPublicKey:
+        """The public key a token names; the current one if it names none we publish."""
+        return self.public_keys.get(kid or "", self.private_key.public_key())
 
     @property
     def private_pem(self) -> bytes:
@@ -99,15 +104,20 @@ class SigningKeys:
 def load_signing_keys(private_key_path: str) -> SigningKeys:
     path = Path(private_key_path)
     private_key = _load_or_create_private_key(path)
-    current = public_jwk(private_key.public_key())
-    keys = [current]
+    public_keys = [private_key.public_key()]
     retired_dir = path.parent / "jwks-retired"
     if retired_dir.is_dir():
         for pem in sorted(retired_dir.glob("*.pem")):
             public_key = serialization.load_pem_public_key(pem.read_bytes())
             if isinstance(public_key, rsa.RSAPublicKey):
-                keys.append(public_jwk(public_key))
-    return SigningKeys(private_key=private_key, kid=current["kid"], jwks={"keys": keys})
+                public_keys.append(public_key)
+    jwks = [public_jwk(key) for key in public_keys]
+    return SigningKeys(
+        private_key=private_key,
+        kid=jwks[0]["kid"],
+        jwks={"keys": jwks},
+        public_keys={jwk["kid"]: key for jwk, key in zip(jwks, public_keys, strict=True)},
+    )
 
 
 def signing_keys() -> SigningKeys:

@@ -14,12 +14,11 @@ from app.chat.replies import (
     agent_run_for,
     begin_turn,
     owned_conversation,
-    store_reply,
 )
-from app.errors import ApiError
+from app.errors import ApiError, json_error
 from app.extensions import db, limiter
 from app.models import Conversation, Message
-from app.streaming.broker import Broker, StreamInfo
+from app.streaming.broker import Broker, BrokerError, StreamInfo
 from app.streaming.reader import sse_stream, text_stream
 from app.streaming.runner import Runner
 from app.streaming.sse import parse_last_event_id
@@ -39,7 +38,7 @@ def _runner() -> Runner:
 def _start_reply() -> StreamInfo:
     body = parse_body(ChatBody)
     limit = current_app.config["CHAT_MAX_CONCURRENT_PER_USER"]
-    if _runner().active_for(current_user.id) >= limit:
+    if _broker().active_for(current_user.id) >= limit:
         raise ApiError(
             429,
             f"You already have {limit} replies running; wait for one to finish.",
@@ -47,7 +46,7 @@ def _start_reply() -> StreamInfo:
             headers={"Retry-After": "5"},
         )
     info, history, message = begin_turn(current_user, body)
-    _runner().start(info, agent_run_for(current_user.id, history, message), store_reply)
+    _runner().start(info, agent_run_for(current_user.id, history, message))
     return info
 
 
@@ -64,12 +63,12 @@ def _stream_response(info: StreamInfo, after: int) -> Response:
     broker = _broker()
     db.session.remove()  # the stream may last minutes: give the connection back now
     if _wants_text():
-        body = text_stream(broker, info.stream_id, after, keepalive=config["SSE_KEEPALIVE"])
+        body = text_stream(broker, info, after, keepalive=config["SSE_KEEPALIVE"])
         response = Response(body, mimetype="text/plain")
     else:
         body = sse_stream(
             broker,
-            info.stream_id,
+            info,
             after,
             keepalive=config["SSE_KEEPALIVE"],
             retry_ms=config["SSE_RETRY"],
@@ -86,6 +85,18 @@ def _owned_stream(stream_id: str) -> StreamInfo:
     if info is None or info.user_id != current_user.id:
         raise ApiError(404, "No such stream (it may have expired; see the conversation history).")
     return info
+
+
+@bp.errorhandler(BrokerError)
+def broker_unavailable(error: BrokerError) -> Response:
+    """Redis down or restarting: say so, and when to try again, rather than a bare 500."""
+    current_app.logger.warning("stream broker unavailable: %s", error)
+    return json_error(
+        503,
+        "Streaming is unavailable for a moment; please try again.",
+        code="broker_unavailable",
+        headers={"Retry-After": "5"},
+    )
 
 
 @bp.post("/agents/chat-stream")

@@ -2,7 +2,8 @@
 
 Producer and readers share nothing but the broker, which is what makes resume, re-attach,
 cancel, the detach grace and the health counts work without special cases. `MemoryBroker`
-serves one process; the Redis broker (same interface) serves several workers and hosts.
+serves one process; `RedisBroker` (app/streaming/redis_broker.py, same interface) serves several
+workers and hosts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from app.streaming.sse import Event, encode
 CancelHandler = Callable[[str], None]
 
 
+class BrokerError(Exception):
+    """The broker cannot serve this stream now: Redis is unreachable, or the stream was closed
+    or wiped under its producer (declared lost, or gone with a Redis restart)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StreamInfo:
     """Who a stream belongs to and what it answers; fixed when the stream is created."""
@@ -27,6 +33,10 @@ class StreamInfo:
     user_id: str
     conversation_id: str
     message_id: str
+
+
+# Called, in one process only, when a stream's producer died: (info, events so far, age in s).
+LostHandler = Callable[[StreamInfo, list[Event], float], None]
 
 
 class Broker(Protocol):
@@ -42,7 +52,10 @@ class Broker(Protocol):
         """The stream has published `done`: keep it replayable for the replay TTL, then drop it."""
 
     def read(self, stream_id: str, after: int, timeout: float) -> list[Event] | None:
-        """Events after seq `after`, waiting up to `timeout` for one; None if the stream is gone."""
+        """Events after seq `after`, waiting up to `timeout` for one; None if the stream is gone.
+
+        A finished stream with nothing after `after` answers [] without waiting out `timeout`.
+        """
 
     def info(self, stream_id: str) -> StreamInfo | None:
         """The stream's owner and ids, or None if it never existed or has expired."""
@@ -55,6 +68,16 @@ class Broker(Protocol):
 
     def readers(self, stream_id: str) -> int:
         """Readers connected to the stream now, in every process."""
+
+    def renew_lease(self, stream_id: str) -> None:
+        """The producer is alive (called about every second); raises BrokerError if its stream
+        was closed or wiped under it, so that it stops."""
+
+    def on_lost(self, handler: LostHandler) -> None:
+        """Register the handler that closes a stream whose producer died (its lease expired)."""
+
+    def active_for(self, user_id: str) -> int:
+        """Streams of this user still being generated, in every process."""
 
     def request_cancel(self, stream_id: str) -> None:
         """Ask the stream's producer, wherever it runs, to stop."""
@@ -153,6 +176,18 @@ class MemoryBroker:
 
     def on_cancel(self, handler: CancelHandler) -> None:
         self._cancel_handlers.append(handler)
+
+    def renew_lease(self, stream_id: str) -> None:
+        """Nothing to renew: a producer in this process dies only with its readers."""
+
+    def on_lost(self, handler: LostHandler) -> None:
+        """Never called: see `renew_lease`."""
+
+    def active_for(self, user_id: str) -> int:
+        self._sweep()
+        return sum(
+            1 for s in self._streams.values() if not s.finished and s.info.user_id == user_id
+        )
 
     def stats(self) -> dict[str, int]:
         self._sweep()

@@ -4,25 +4,90 @@ The generator writes `retry:`, replays what the client missed, then follows live
 `done`, with a keep-alive comment whenever nothing was written for the keep-alive interval.
 A client that goes away is noticed at the next write (GeneratorExit); only this reader is
 detached, and the generation goes on.
+
+If the broker fails under a reader (Redis restarting), the reader keeps its client with
+keep-alives for up to BROKER_PATIENCE seconds and carries on if the broker comes back; if it
+does not, or if the stream vanished before its `done`, the reader ends the response itself with
+an `error` and a `done` of status `failed`, so a client never hangs on a dead stream.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 
-from app.streaming.broker import Broker
-from app.streaming.sse import KEEPALIVE, Event, retry_field
+import gevent
+
+from app.streaming.broker import Broker, BrokerError, StreamInfo
+from app.streaming.sse import KEEPALIVE, Event, encode, retry_field
+
+log = logging.getLogger(__name__)
+
+BROKER_PATIENCE = 8.0  # seconds a reader waits for a failing broker to come back
+BROKER_RETRY = 1.0
+
+
+def _already_done(broker: Broker, stream_id: str, after: int) -> bool:
+    """True when the client resumes from the stream's `done`: nothing is left to follow."""
+    if after <= 0:
+        return False
+    events = broker.read(stream_id, after - 1, timeout=0)
+    return bool(events) and events[0].seq == after and events[0].name == "done"
+
+
+def _closing(info: StreamInfo, after: int, code: str, message: str) -> list[Event]:
+    """An `error` and a `done` written by the reader itself, numbered on from the client's."""
+    error = {"code": code, "message": message, "retryable": True}
+    done = {
+        "status": "failed",
+        "conversation_id": info.conversation_id,
+        "message_id": info.message_id,
+    }
+    return [Event(after + 1, "error", encode(error)), Event(after + 2, "done", encode(done))]
 
 
 def follow_events(
-    broker: Broker, stream_id: str, after: int, keepalive: float
+    broker: Broker, info: StreamInfo, after: int, keepalive: float
 ) -> Iterator[list[Event] | None]:
     """Batches of events after `after`, or None when `keepalive` passed with nothing new."""
-    broker.attach(stream_id)
+    stream_id = info.stream_id
+    if _already_done(broker, stream_id, after):
+        return
+    try:
+        broker.attach(stream_id)
+        attached = True
+    except BrokerError:  # counted once the broker is back; reading below retries
+        attached = False
+    failing_since: float | None = None
     try:
         while True:
-            events = broker.read(stream_id, after, timeout=keepalive)
-            if events is None:  # expired while we followed it
+            try:
+                events = broker.read(stream_id, after, timeout=keepalive)
+            except BrokerError as error:
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now - failing_since >= BROKER_PATIENCE:
+                    log.warning("reader of stream %s gives up: %s", stream_id, error)
+                    yield _closing(
+                        info,
+                        after,
+                        "stream_unavailable",
+                        "The streaming service is unavailable; "
+                        "the reply so far is kept in the conversation.",
+                    )
+                    return
+                gevent.sleep(BROKER_RETRY)
+                yield None  # a keep-alive, which also notices a client that left
+                continue
+            failing_since = None
+            if events is None:  # vanished before its `done` (Redis lost it)
+                yield _closing(
+                    info,
+                    after,
+                    "stream_lost",
+                    "This reply's stream was lost; the reply so far is kept in the conversation.",
+                )
                 return
             if not events:
                 yield None
@@ -32,20 +97,24 @@ def follow_events(
             if events[-1].name == "done":
                 return
     finally:
-        broker.detach(stream_id)
+        try:
+            if attached:
+                broker.detach(stream_id)
+        except BrokerError as error:
+            log.warning("could not detach a reader of stream %s: %s", stream_id, error)
 
 
 def sse_stream(
-    broker: Broker, stream_id: str, after: int, *, keepalive: float, retry_ms: int
+    broker: Broker, info: StreamInfo, after: int, *, keepalive: float, retry_ms: int
 ) -> Iterator[str]:
     yield retry_field(retry_ms)
-    for batch in follow_events(broker, stream_id, after, keepalive):
-        yield KEEPALIVE if batch is None else "".join(e.frame(stream_id) for e in batch)
+    for batch in follow_events(broker, info, after, keepalive):
+        yield KEEPALIVE if batch is None else "".join(e.frame(info.stream_id) for e in batch)
 
 
-def text_stream(broker: Broker, stream_id: str, after: int, *, keepalive: float) -> Iterator[str]:
+def text_stream(broker: Broker, info: StreamInfo, after: int, *, keepalive: float) -> Iterator[str]:
     """Plain text for terminals: the reply's text, an `[error: …]` line if any, `[done: …]`."""
-    for batch in follow_events(broker, stream_id, after, keepalive):
+    for batch in follow_events(broker, info, after, keepalive):
         if batch is None:
             continue
         out: list[str] = []

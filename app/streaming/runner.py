@@ -5,6 +5,12 @@ A generation runs independently of any HTTP connection. Its supervisor waits for
 `SSE_TIMEOUT`, or nobody reading for `SSE_DETACH_GRACE` seconds. Stopping kills the worker
 greenlet, which closes the upstream LLM response on its way out. Whatever way it ends, the
 assistant message is stored (partial text and tool calls included), then `done` is published.
+
+While it runs, a generation renews its lease in the broker every second. If the process dies,
+the lease expires and a reader elsewhere has the broker call `Runner.close_lost` there: the reply
+is rebuilt from the events published so far, stored as failed, and the stream ends with a
+`generation_lost` error. If the broker itself fails (Redis down or restarted), the generation
+stops with a `stream_unavailable` error and its reply is stored all the same.
 """
 
 from __future__ import annotations
@@ -22,15 +28,30 @@ from gevent.event import Event as Signal
 
 from app.agent.events import AgentError, AgentEvent, ContentDelta, ToolFinished, ToolStarted
 from app.agent.loop import tool_call_record
-from app.streaming.broker import Broker, StreamInfo
+from app.streaming.broker import Broker, BrokerError, StreamInfo
+from app.streaming.sse import Event
 
 log = logging.getLogger(__name__)
 
 # How often the supervisor looks at the clock and the reader count.
 SUPERVISE_INTERVAL = 0.5
+# How often a generation renews its lease (the Redis broker's lease lasts 5 s).
+LEASE_RENEW_INTERVAL = 1.0
 
 AgentRun = Callable[[], Any]  # an iterator of AgentEvent, built in the app context
 StoreReply = Callable[["Outcome"], None]
+
+
+STREAM_UNAVAILABLE = AgentError(
+    "stream_unavailable",
+    "The reply was stopped: the streaming service became unavailable. Please try again.",
+    True,
+)
+GENERATION_LOST = AgentError(
+    "generation_lost",
+    "The server writing this reply stopped. The text so far is kept; please try again.",
+    True,
+)
 
 
 class GenerationStopped(GreenletExit):
@@ -70,7 +91,18 @@ class Generation:
     stop_signal: Signal = field(default_factory=Signal)
 
     def publish(self, name: str, data: dict[str, Any]) -> None:
-        self.broker.publish(self.info.stream_id, name, data)
+        if self.stop_reason == "undeliverable":
+            return
+        try:
+            self.broker.publish(self.info.stream_id, name, data)
+        except BrokerError as error:
+            self.undeliverable(error)
+
+    def undeliverable(self, error: BrokerError) -> None:
+        """The broker cannot take our events any more: stop, and keep what we have."""
+        log.warning("generation %s stops: %s", self.info.stream_id, error)
+        self.error = STREAM_UNAVAILABLE
+        self.stop("undeliverable")
 
     def emit(self, event: AgentEvent) -> None:
         """Record an agent event and publish it."""
@@ -109,6 +141,20 @@ class Generation:
             self.stop_reason = reason
             self.stop_signal.set()
 
+    def outcome(self, status: str) -> Outcome:
+        """How the reply ended; tool calls still running when it stopped count as cancelled."""
+        for call in self.tool_calls.values():
+            if call["status"] == "started":
+                call["status"] = "cancelled"
+        return Outcome(
+            info=self.info,
+            status=status,
+            text="".join(self.text),
+            tool_calls=list(self.tool_calls.values()),
+            metrics=self.metrics(),
+            error=self.error,
+        )
+
     def metrics(self) -> dict[str, Any]:
         now = time.monotonic()
         ttft = round((self.first_content - self.started) * 1000) if self.first_content else None
@@ -118,6 +164,16 @@ class Generation:
             "chunks": self.chunks,
             "tool_calls": len(self.tool_calls),
         }
+
+    def hold_lease(self) -> None:
+        """Renew the generation's lease until killed: it says this process is still at work."""
+        while True:
+            try:
+                self.broker.renew_lease(self.info.stream_id)
+            except BrokerError as error:
+                self.undeliverable(error)
+                return
+            gevent.sleep(LEASE_RENEW_INTERVAL)
 
     def supervise(self, worker: Greenlet) -> str:
         """Wait for the worker to end or for a reason to stop it; returns the final status."""
@@ -130,7 +186,12 @@ class Generation:
                 break
             if now >= deadline:
                 self.stop("timeout")
-            if self.broker.readers(self.info.stream_id) == 0:
+            try:
+                readers = self.broker.readers(self.info.stream_id)
+            except BrokerError as error:
+                self.undeliverable(error)
+                readers = 0
+            if readers == 0:
                 unread_since = unread_since or now
                 if now - unread_since >= self.detach_grace:
                     self.stop("interrupted")
@@ -138,7 +199,7 @@ class Generation:
                 unread_since = None
             if self.stop_reason is not None:
                 worker.kill(GenerationStopped(self.stop_reason))
-                return self.stop_reason
+                return "failed" if self.stop_reason == "undeliverable" else self.stop_reason
         if worker.exception is not None:
             log.error("generation %s crashed", self.info.stream_id, exc_info=worker.exc_info)
             self.error = AgentError("internal_error", "Something went wrong while answering.", True)
@@ -148,11 +209,13 @@ class Generation:
 class Runner:
     """Starts generations and routes cancel requests to the ones running in this process."""
 
-    def __init__(self, app: Flask, broker: Broker) -> None:
+    def __init__(self, app: Flask, broker: Broker, store: StoreReply) -> None:
         self.app = app
         self.broker = broker
+        self.store = store
         self.local: dict[str, Generation] = {}
         broker.on_cancel(self._cancel_local)
+        broker.on_lost(self.close_lost)
 
     def _cancel_local(self, stream_id: str) -> None:
         generation = self.local.get(stream_id)
@@ -162,11 +225,11 @@ class Runner:
     def cancel(self, stream_id: str) -> None:
         self.broker.request_cancel(stream_id)
 
-    def active_for(self, user_id: str) -> int:
-        return sum(1 for g in self.local.values() if g.info.user_id == user_id)
+    def start(self, info: StreamInfo, agent_run: AgentRun) -> None:
+        """Register the stream and run it in its own greenlet; returns at once.
 
-    def start(self, info: StreamInfo, agent_run: AgentRun, store: StoreReply) -> None:
-        """Register the stream and run it in its own greenlet; returns at once."""
+        Raises BrokerError if the broker is unreachable; the reply is then stored as failed.
+        """
         config = self.app.config
         generation = Generation(
             info=info,
@@ -174,12 +237,18 @@ class Runner:
             timeout=config["SSE_TIMEOUT"],
             detach_grace=config["SSE_DETACH_GRACE"],
         )
-        self.broker.create(info)
+        try:
+            self.broker.create(info)
+        except BrokerError:
+            generation.error = STREAM_UNAVAILABLE
+            self._store(generation.outcome("failed"))
+            raise
         self.local[info.stream_id] = generation
-        gevent.spawn(self._run, generation, agent_run, store)
+        gevent.spawn(self._run, generation, agent_run)
 
-    def _run(self, generation: Generation, agent_run: AgentRun, store: StoreReply) -> None:
+    def _run(self, generation: Generation, agent_run: AgentRun) -> None:
         info = generation.info
+        lease = gevent.spawn(generation.hold_lease)  # held until the stream is closed
         try:
             with self.app.app_context():
                 generation.publish(
@@ -195,8 +264,9 @@ class Runner:
                 )
                 worker = gevent.spawn(self._produce, generation, agent_run)
                 status = generation.supervise(worker)
-                self._finish(generation, status, store)
+                self._finish(generation, status)
         finally:
+            lease.kill()
             self.local.pop(info.stream_id, None)
 
     def _produce(self, generation: Generation, agent_run: AgentRun) -> None:
@@ -206,37 +276,58 @@ class Runner:
                 if generation.error is not None:
                     return
 
-    def _finish(self, generation: Generation, status: str, store: StoreReply) -> None:
-        error = generation.error
-        for call in generation.tool_calls.values():
-            if call["status"] == "started":  # stopped while the tool ran
-                call["status"] = "cancelled"
+    def _finish(self, generation: Generation, status: str) -> None:
         if status == "timeout":
-            error = AgentError("timeout", "The reply took too long and was stopped.", True)
-        outcome = Outcome(
-            info=generation.info,
-            status=status,
-            text="".join(generation.text),
-            tool_calls=list(generation.tool_calls.values()),
-            metrics=generation.metrics(),
-            error=error,
-        )
+            generation.error = AgentError(
+                "timeout", "The reply took too long and was stopped.", True
+            )
+        outcome = generation.outcome(status)
+        self._store(outcome)
+        self._close(outcome, generation.publish)
+
+    def close_lost(self, info: StreamInfo, events: list[Event], age_s: float) -> None:
+        """Close a stream whose producer died, from the events it had published (broker hook)."""
+        generation = Generation(info, self.broker, timeout=0, detach_grace=0)
+        generation.started -= age_s
+        generation.error = GENERATION_LOST
+        for event in events:
+            if event.name == "content":
+                generation.text.append(event.data["chunk"])
+                generation.chunks += 1
+            elif event.name == "tool":
+                call = event.data
+                previous = generation.tool_calls.get(call["call_id"], {})
+                generation.tool_calls[call["call_id"]] = {**previous, **call}
+        outcome = generation.outcome("failed")
+        outcome.metrics["ttft_ms"] = None  # not known here
+        self._store(outcome)
+        self._close(outcome, generation.publish)
+
+    def _store(self, outcome: Outcome) -> None:
         try:
-            store(outcome)
+            with self.app.app_context():
+                self.store(outcome)
         except Exception:
-            log.exception("could not store the reply of stream %s", generation.info.stream_id)
+            log.exception("could not store the reply of stream %s", outcome.info.stream_id)
+
+    def _close(self, outcome: Outcome, publish: Callable[[str, dict[str, Any]], None]) -> None:
+        """Publish the closing `error` (if any) and `done`, then let the broker expire it."""
+        error, info = outcome.error, outcome.info
         if error is not None:
-            generation.publish(
+            publish(
                 "error",
                 {"code": error.code, "message": error.message, "retryable": error.retryable},
             )
-        generation.publish(
+        publish(
             "done",
             {
                 "status": outcome.done_status,
-                "conversation_id": generation.info.conversation_id,
-                "message_id": generation.info.message_id,
+                "conversation_id": info.conversation_id,
+                "message_id": info.message_id,
                 "metrics": outcome.metrics,
             },
         )
-        self.broker.finish(generation.info.stream_id)
+        try:
+            self.broker.finish(info.stream_id)
+        except BrokerError as error:
+            log.warning("could not finish stream %s: %s", info.stream_id, error)
