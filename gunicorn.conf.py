@@ -9,6 +9,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import os  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -35,6 +36,10 @@ _metrics_parent = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 if _metrics_parent:
     Path(_metrics_parent).mkdir(parents=True, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-", dir=_metrics_parent)
+
+
+def on_exit(server: object) -> None:
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def child_exit(server: object, worker: object) -> None:

@@ -152,7 +152,6 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SSE_TIMEOUT": _float(env, "SSE_TIMEOUT", 120.0),
         "SSE_DETACH_GRACE": _float(env, "SSE_DETACH_GRACE", 30.0),
         "SSE_REPLAY_TTL": _int(env, "SSE_REPLAY_TTL", 600),
-        "SSE_COALESCE_MS": _int(env, "SSE_COALESCE_MS", 30),
         "CORS_ORIGINS": _list(env, "CORS_ORIGINS"),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),

@@ -173,6 +173,9 @@ def test_every_process_reports_its_health(stack: Stack) -> None:
         health = requests.get(f"{server.url}/health", timeout=5).json()
         assert health["status"] == "ok" and health["service"] == name
         assert health["database"] == "ok"
+    app_health = requests.get(f"{stack.app.url}/health", timeout=5).json()
+    assert app_health["mcp_services"] == {"listings": "ok", "analytics": "ok"}
+    assert app_health["llm_mode"] == "openai"
 
 
 def tool_events(events: list[SseEvent]) -> list[dict[str, Any]]:

@@ -331,3 +331,12 @@ def test_tool_service_down_is_told_to_the_model(api: ApiClient, llm: ScriptedLLM
     assert events[-1].data["status"] == "completed"
     fed_back = llm.requests[-1]["messages"][-1]
     assert fed_back["role"] == "tool" and "unavailable" in fed_back["content"]
+
+
+def test_health_says_degraded_when_the_tool_services_are_down(api: ApiClient) -> None:
+    """The MCP ports of this app are closed: it still serves (200) and says what is missing."""
+    response = requests.get(f"{api.base_url}/health", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded" and body["database"] == "ok"
+    assert body["mcp_services"] == {"listings": "unavailable", "analytics": "unavailable"}

@@ -28,7 +28,7 @@ class ChatBody(BaseModel):
     """`message` (or its alias `userMessage`) and an optional conversation to continue."""
 
     message: str | None = Field(default=None)
-    userMessage: str | None = Field(default=None)  # noqa: N815 (the contract's spelling)
+    userMessage: str | None = Field(default=None)  # the contract's alias
     conversation_id: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
