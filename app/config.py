@@ -91,15 +91,18 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
     app_url = env.get("APP_URL", "").strip().rstrip("/") or f"http://127.0.0.1:{port}"
     redis_url = env.get("REDIS_URL", "").strip() or None
     redis_prefix = env.get("REDIS_KEY_PREFIX", "").strip() or "estate:"
+    database_url = sqlalchemy_url(
+        env.get("DATABASE_URL", "").strip() or f"sqlite:///{instance / 'app.db'}"
+    )
     config: dict[str, Any] = {
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": env.get("SECRET_KEY") or persistent_secret(instance, "secret_key"),
         "APP_URL": app_url,
         "PORT": port,
-        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(
-            env.get("DATABASE_URL", "").strip() or f"sqlite:///{instance / 'app.db'}"
-        ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # A server database may drop idle connections: test each one as it leaves the pool.
+        # A SQLite file has no connection to lose, and the ping would cost a query per request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "REDIS_URL": redis_url,
         # Every Redis key of the stream broker starts with this (several apps, one Redis).
         "REDIS_KEY_PREFIX": redis_prefix,

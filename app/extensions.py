@@ -14,7 +14,9 @@ class Base(DeclarativeBase):
     """Declarative base of the main app's models."""
 
 
-db = SQLAlchemy(model_class=Base)
+# A session lives for one request (or one reply's storing); what it committed is what the
+# database holds, so reloading every object after each commit would only cost queries.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 jwt = JWTManager()

@@ -46,7 +46,7 @@ def _start_reply() -> StreamInfo:
             headers={"Retry-After": "5"},
         )
     info, history, message = begin_turn(current_user, body)
-    _runner().start(info, agent_run_for(current_user.id, history, message))
+    _runner().start(info, agent_run_for(info.user_id, history, message))
     return info
 
 

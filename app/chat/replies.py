@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.agent.loop import build_messages, run_agent
 from app.agent.toolbox import Toolbox
@@ -85,14 +85,20 @@ def begin_turn(user: User, body: ChatBody) -> tuple[StreamInfo, list[dict[str, s
             Message.conversation_id == conversation.id
         )
     )
-    stream_id = new_id()
+    info = StreamInfo(
+        stream_id=new_id(),
+        user_id=user.id,
+        conversation_id=conversation.id,
+        message_id=new_id(),
+    )
     reply = Message(
+        id=info.message_id,
         conversation_id=conversation.id,
         seq=last_seq + 2,
         role="assistant",
         content="",
         status="streaming",
-        stream_id=stream_id,
+        stream_id=info.stream_id,
     )
     db.session.add(
         Message(conversation_id=conversation.id, seq=last_seq + 1, role="user", content=message)
@@ -100,12 +106,6 @@ def begin_turn(user: User, body: ChatBody) -> tuple[StreamInfo, list[dict[str, s
     db.session.add(reply)
     conversation.updated_at = datetime.now(UTC)
     db.session.commit()
-    info = StreamInfo(
-        stream_id=stream_id,
-        user_id=user.id,
-        conversation_id=conversation.id,
-        message_id=reply.id,
-    )
     return info, history, message
 
 
@@ -128,13 +128,16 @@ def agent_run_for(user_id: str, history: list[dict[str, str]], message: str) -> 
 
 def store_reply(outcome: Outcome) -> None:
     """Write how the reply ended into its placeholder message."""
-    reply = db.session.get(Message, outcome.info.message_id)
-    if reply is None:  # the conversation was deleted while it streamed
-        return
-    reply.content = outcome.text
-    reply.tool_calls = outcome.tool_calls
-    reply.status = outcome.status
-    reply.metrics = outcome.metrics
+    db.session.execute(  # one UPDATE; nothing if the conversation was deleted meanwhile
+        update(Message)
+        .where(Message.id == outcome.info.message_id)
+        .values(
+            content=outcome.text,
+            tool_calls=outcome.tool_calls,
+            status=outcome.status,
+            metrics=outcome.metrics,
+        )
+    )
     db.session.commit()
     _record(outcome)
 

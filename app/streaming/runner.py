@@ -1,14 +1,19 @@
 """The generation runner: one greenlet per reply, publishing numbered events to the broker.
 
-A generation runs independently of any HTTP connection. Its supervisor waits for the worker
-(the agent loop) to finish, or for a reason to stop it: a cancel request, the overall
-`SSE_TIMEOUT`, or nobody reading for `SSE_DETACH_GRACE` seconds. Stopping kills the worker
-greenlet, which closes the upstream LLM response on its way out. Whatever way it ends, the
-assistant message is stored (partial text and tool calls included), then `done` is published.
+A generation runs independently of any HTTP connection, in one greenlet that runs the agent
+loop, stores the reply and publishes `done`. One watcher greenlet per process looks after all
+of them every half second: it stops a generation at the overall `SSE_TIMEOUT`, or when nobody
+has been reading it for `SSE_DETACH_GRACE` seconds, and renews their leases in the broker. A
+cancel request stops its generation at once. Stopping throws `GenerationStopped` into the agent
+loop, which closes the upstream LLM response on its way out; whatever way it ends, the assistant
+message is stored (partial text and tool calls included), then `done` is published.
 
-While it runs, a generation renews its lease in the broker every second. If the process dies,
-the lease expires and a reader elsewhere has the broker call `Runner.close_lost` there: the reply
-is rebuilt from the events published so far, stored as failed, and the stream ends with a
+(A supervisor and a lease greenlet per reply did the same work at three greenlets a reply; the
+greenlets' stacks were the largest part of a stream's memory, see bench/.)
+
+A lease says "this process is still at work on the stream". If the process dies, the lease
+expires and a reader elsewhere has the broker call `Runner.close_lost` there: the reply is
+rebuilt from the events published so far, stored as failed, and the stream ends with a
 `generation_lost` error. If the broker itself fails (Redis down or restarted), the generation
 stops with a `stream_unavailable` error and its reply is stored all the same.
 """
@@ -24,7 +29,6 @@ from typing import Any
 import gevent
 from flask import Flask
 from gevent import Greenlet, GreenletExit
-from gevent.event import Event as Signal
 
 from app.agent.events import AgentError, AgentEvent, ContentDelta, ToolFinished, ToolStarted
 from app.agent.loop import tool_call_record
@@ -33,9 +37,9 @@ from app.streaming.sse import Event
 
 log = logging.getLogger(__name__)
 
-# How often the supervisor looks at the clock and the reader count.
+# How often the watcher looks at the clock and the reader counts.
 SUPERVISE_INTERVAL = 0.5
-# How often a generation renews its lease (the Redis broker's lease lasts 5 s).
+# How often a generation's lease is renewed (the Redis broker's lease lasts 5 s).
 LEASE_RENEW_INTERVAL = 1.0
 
 AgentRun = Callable[[], Any]  # an iterator of AgentEvent, built in the app context
@@ -52,10 +56,11 @@ GENERATION_LOST = AgentError(
     "The server writing this reply stopped. The text so far is kept; please try again.",
     True,
 )
+INTERNAL_ERROR = AgentError("internal_error", "Something went wrong while answering.", True)
 
 
 class GenerationStopped(GreenletExit):
-    """Raised inside the worker to stop it; a GreenletExit, so nothing logs it as a crash."""
+    """Thrown into the agent loop to stop it; a GreenletExit, so nothing logs it as a crash."""
 
 
 @dataclass
@@ -88,7 +93,11 @@ class Generation:
     tool_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: AgentError | None = None
     stop_reason: str | None = None
-    stop_signal: Signal = field(default_factory=Signal)
+    greenlet: Greenlet | None = None  # the one that runs the agent loop, stores and closes
+    working: bool = False  # the agent loop is running: stopping it means interrupting it
+    closing: bool = False  # `done` is being published: the lease needs no more renewing
+    unread_since: float | None = None
+    lease_due: float = 0.0
 
     def publish(self, name: str, data: dict[str, Any]) -> None:
         if self.stop_reason == "undeliverable":
@@ -136,10 +145,64 @@ class Generation:
         elif isinstance(event, AgentError):
             self.error = event
 
+    def produce(self, agent_run: AgentRun) -> str:
+        """Run the agent loop until it ends or is stopped; returns the reply's status."""
+        if self.stop_reason is None:  # not cancelled before it began
+            self.working = True
+            try:
+                for event in agent_run():
+                    self.emit(event)
+                    if self.error is not None or self.stop_reason is not None:
+                        break
+                else:
+                    return "failed" if self.error else "completed"
+            except GenerationStopped:
+                pass
+            except Exception:
+                log.exception("generation %s crashed", self.info.stream_id)
+                self.error = INTERNAL_ERROR
+            finally:
+                self.working = False
+        if self.stop_reason in (None, "undeliverable"):
+            return "failed"
+        return self.stop_reason
+
     def stop(self, reason: str) -> None:
-        if self.stop_reason is None:
-            self.stop_reason = reason
-            self.stop_signal.set()
+        """Stop the agent loop; the first reason given is the one that counts."""
+        if self.stop_reason is not None:
+            return
+        self.stop_reason = reason
+        if self.working and self.greenlet is not gevent.getcurrent():
+            gevent.get_hub().loop.run_callback(self._interrupt)
+        # else: the loop checks `stop_reason` after each event, or has not begun
+
+    def _interrupt(self) -> None:
+        # Runs in the hub, like Greenlet.kill, but checks first: if the loop has ended since
+        # stop(), the greenlet is storing the reply, which must not be cut short.
+        if self.working and self.greenlet is not None:
+            self.greenlet.throw(GenerationStopped(self.stop_reason))
+
+    def check(self, now: float) -> None:
+        """The watcher's look: the overall timeout, the detach grace, the lease."""
+        if self.closing:
+            return
+        if self.working and now >= self.started + self.timeout:
+            self.stop("timeout")
+        try:
+            readers = self.broker.readers(self.info.stream_id)
+            if now >= self.lease_due:
+                self.broker.renew_lease(self.info.stream_id)
+                self.lease_due = now + LEASE_RENEW_INTERVAL
+        except BrokerError as error:
+            self.undeliverable(error)
+            return
+        if readers:
+            self.unread_since = None
+        elif self.working:
+            if self.unread_since is None:
+                self.unread_since = now
+            if now - self.unread_since >= self.detach_grace:
+                self.stop("interrupted")
 
     def outcome(self, status: str) -> Outcome:
         """How the reply ended; tool calls still running when it stopped count as cancelled."""
@@ -165,46 +228,6 @@ class Generation:
             "tool_calls": len(self.tool_calls),
         }
 
-    def hold_lease(self) -> None:
-        """Renew the generation's lease until killed: it says this process is still at work."""
-        while True:
-            try:
-                self.broker.renew_lease(self.info.stream_id)
-            except BrokerError as error:
-                self.undeliverable(error)
-                return
-            gevent.sleep(LEASE_RENEW_INTERVAL)
-
-    def supervise(self, worker: Greenlet) -> str:
-        """Wait for the worker to end or for a reason to stop it; returns the final status."""
-        deadline = self.started + self.timeout
-        unread_since: float | None = None
-        while not worker.dead:
-            gevent.wait([worker, self.stop_signal], timeout=SUPERVISE_INTERVAL, count=1)
-            now = time.monotonic()
-            if worker.dead:
-                break
-            if now >= deadline:
-                self.stop("timeout")
-            try:
-                readers = self.broker.readers(self.info.stream_id)
-            except BrokerError as error:
-                self.undeliverable(error)
-                readers = 0
-            if readers == 0:
-                unread_since = unread_since or now
-                if now - unread_since >= self.detach_grace:
-                    self.stop("interrupted")
-            else:
-                unread_since = None
-            if self.stop_reason is not None:
-                worker.kill(GenerationStopped(self.stop_reason))
-                return "failed" if self.stop_reason == "undeliverable" else self.stop_reason
-        if worker.exception is not None:
-            log.error("generation %s crashed", self.info.stream_id, exc_info=worker.exc_info)
-            self.error = AgentError("internal_error", "Something went wrong while answering.", True)
-        return "failed" if self.error else "completed"
-
 
 class Runner:
     """Starts generations and routes cancel requests to the ones running in this process."""
@@ -214,6 +237,7 @@ class Runner:
         self.broker = broker
         self.store = store
         self.local: dict[str, Generation] = {}
+        self.watcher: Greenlet | None = None
         broker.on_cancel(self._cancel_local)
         broker.on_lost(self.close_lost)
 
@@ -238,17 +262,31 @@ class Runner:
             detach_grace=config["SSE_DETACH_GRACE"],
         )
         try:
-            self.broker.create(info)
+            self.broker.create(info)  # which also takes the first lease
         except BrokerError:
             generation.error = STREAM_UNAVAILABLE
             self._store(generation.outcome("failed"))
             raise
+        generation.lease_due = generation.started + LEASE_RENEW_INTERVAL
         self.local[info.stream_id] = generation
-        gevent.spawn(self._run, generation, agent_run)
+        generation.greenlet = gevent.spawn(self._run, generation, agent_run)
+        if self.watcher is None or self.watcher.dead:
+            self.watcher = gevent.spawn(self._watch)
+
+    def _watch(self) -> None:
+        """Look after every generation of this process, until none is left."""
+        while self.local:
+            gevent.sleep(SUPERVISE_INTERVAL)
+            now = time.monotonic()
+            for generation in list(self.local.values()):
+                try:
+                    generation.check(now)
+                except Exception:  # one bad stream must not leave the others unwatched
+                    log.exception("could not check stream %s", generation.info.stream_id)
+        self.watcher = None
 
     def _run(self, generation: Generation, agent_run: AgentRun) -> None:
         info = generation.info
-        lease = gevent.spawn(generation.hold_lease)  # held until the stream is closed
         try:
             with self.app.app_context():
                 generation.publish(
@@ -262,19 +300,9 @@ class Runner:
                 generation.publish(
                     "thinking", {"status": "processing", "message": "Analyzing your request..."}
                 )
-                worker = gevent.spawn(self._produce, generation, agent_run)
-                status = generation.supervise(worker)
-                self._finish(generation, status)
+                self._finish(generation, generation.produce(agent_run))
         finally:
-            lease.kill()
             self.local.pop(info.stream_id, None)
-
-    def _produce(self, generation: Generation, agent_run: AgentRun) -> None:
-        with self.app.app_context():
-            for event in agent_run():
-                generation.emit(event)
-                if generation.error is not None:
-                    return
 
     def _finish(self, generation: Generation, status: str) -> None:
         if status == "timeout":
@@ -283,6 +311,7 @@ class Runner:
             )
         outcome = generation.outcome(status)
         self._store(outcome)
+        generation.closing = True
         self._close(outcome, generation.publish)
 
     def close_lost(self, info: StreamInfo, events: list[Event], age_s: float) -> None:
