@@ -74,17 +74,17 @@ def begin_turn(user: User, body: ChatBody) -> tuple[StreamInfo, list[dict[str, s
     message = body.text(config["CHAT_MAX_MESSAGE_CHARS"])
     if body.conversation_id:
         conversation = owned_conversation(user, body.conversation_id)
-    else:
-        title = message if len(message) <= TITLE_CHARS else message[: TITLE_CHARS - 1] + "…"
-        conversation = Conversation(user_id=user.id, title=title)
-        db.session.add(conversation)
-        db.session.flush()
-    history = recent_history(conversation, config["CHAT_HISTORY_MESSAGES"])
-    last_seq = db.session.scalar(
-        select(func.coalesce(func.max(Message.seq), 0)).where(
-            Message.conversation_id == conversation.id
+        history = recent_history(conversation, config["CHAT_HISTORY_MESSAGES"])
+        last_seq = db.session.scalar(
+            select(func.coalesce(func.max(Message.seq), 0)).where(
+                Message.conversation_id == conversation.id
+            )
         )
-    )
+    else:  # a new conversation: nothing to look up
+        title = message if len(message) <= TITLE_CHARS else message[: TITLE_CHARS - 1] + "…"
+        conversation = Conversation(id=new_id(), user_id=user.id, title=title)
+        db.session.add(conversation)
+        history, last_seq = [], 0
     info = StreamInfo(
         stream_id=new_id(),
         user_id=user.id,
