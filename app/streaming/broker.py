@@ -9,8 +9,10 @@ workers and hosts.
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Protocol
 
 from gevent.event import Event as Wakeup
@@ -89,12 +91,38 @@ class Broker(Protocol):
         """`active_streams` (not yet done) and `connected_clients`, across every process."""
 
 
+class _Replay:
+    """A finished stream's events, packed: names, one string of payloads, and their ends.
+
+    A finished stream is kept for SSE_REPLAY_TTL (ten minutes by default) so that a client can
+    resume it. As a list of `Event` objects a 200-chunk reply took about 30 KB; packed, a
+    quarter of that (bench/). Readers get `Event` objects back, built as they ask.
+    """
+
+    __slots__ = ("names", "payloads", "ends")
+
+    def __init__(self, events: list[Event]) -> None:
+        self.names = tuple(event.name for event in events)
+        self.payloads = "".join(event.payload for event in events)
+        self.ends = array("L", accumulate(len(event.payload) for event in events))
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, index: slice) -> list[Event]:
+        events = []
+        for i in range(*index.indices(len(self.ends))):
+            begin = self.ends[i - 1] if i else 0
+            events.append(Event(i + 1, self.names[i], self.payloads[begin : self.ends[i]]))
+        return events
+
+
 class _Stream:
     __slots__ = ("info", "events", "readers", "wakeup", "finished", "expires_at")
 
     def __init__(self, info: StreamInfo) -> None:
         self.info = info
-        self.events: list[Event] = []
+        self.events: list[Event] | _Replay = []
         self.readers = 0
         self.wakeup = Wakeup()
         self.finished = False
@@ -133,7 +161,7 @@ class MemoryBroker:
         if len(stream.events) >= self.max_events and name != "done":
             raise OverflowError(f"stream {stream_id} exceeded {self.max_events} events")
         event = Event(len(stream.events) + 1, name, encode(data))
-        stream.events.append(event)
+        stream.events.append(event)  # a list until `finish` packs it
         wakeup, stream.wakeup = stream.wakeup, Wakeup()
         wakeup.set()
         return event.seq
@@ -143,6 +171,7 @@ class MemoryBroker:
         if stream is not None:
             stream.finished = True
             stream.expires_at = time.monotonic() + self.replay_ttl
+            stream.events = _Replay(stream.events)
 
     def read(self, stream_id: str, after: int, timeout: float) -> list[Event] | None:
         stream = self._get(stream_id)
