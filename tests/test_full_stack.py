@@ -213,6 +213,11 @@ def test_reply_with_two_tool_rounds_on_the_real_services(user: ApiClient, llm: S
     assert next(t for t in tools if t["name"] == "search_listings" and t["status"] == "completed")[
         "summary"
     ].startswith("Found ")
+    # The model was offered the services' tools, as OpenAI function specs.
+    offered = {t["function"]["name"]: t for t in llm.requests[0]["tools"]}
+    assert {"search_listings", "get_market_analysis", "estimate_mortgage"} <= set(offered)
+    assert offered["search_listings"]["type"] == "function"
+    assert "city" in offered["search_listings"]["function"]["parameters"]["properties"]
     # The model saw real results as role "tool" messages, in the order it asked.
     second_request = llm.requests[1]["messages"]
     tool_messages = [m for m in second_request if m["role"] == "tool"]

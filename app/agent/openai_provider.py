@@ -52,12 +52,15 @@ class OpenAIProvider:
     def step(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> Iterator[StepItem]:
-        request: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True}
+        # The SDK walks every argument through its typed-dict transform: 1.7 ms of CPU per step
+        # with our tool schemas (bench/), for a body that is plain JSON already. So the body
+        # goes as `extra_body`, which the SDK merges in as it is, over the empty `messages`.
+        body: dict[str, Any] = {"messages": messages}
         if tools:
-            request["tools"] = tools
+            body["tools"] = tools
         chunks = ChunkReader()
         create = self.client.chat.completions.with_streaming_response.create
-        with create(**request) as response:
+        with create(model=self.model, messages=[], stream=True, extra_body=body) as response:
             http = response.http_response
             try:
                 for data in http.iter_bytes():
