@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,9 +239,13 @@ class Stack:
     mcp_urls: list[str] = field(default_factory=list)
     mcp_note: str = ""
 
-    def stop(self) -> None:
+    def stop(self, redis_url: str | None) -> None:
         for process in reversed(self.processes):
             process.stop()
+        if redis_url:
+            client = redis.Redis.from_url(redis_url)
+            for key in client.scan_iter(match=f"{self.workdir.name}:*"):
+                client.delete(key)
 
 
 def mcp_services_exist() -> bool:
@@ -257,7 +262,7 @@ def running_stack(args: argparse.Namespace) -> Iterator[Stack]:
         start_stack(args, stack)
         yield stack
     finally:
-        stack.stop()
+        stack.stop(args.redis)
         if args.keep:
             print(f"logs and databases kept in {workdir}", file=sys.stderr)
         else:
@@ -308,6 +313,8 @@ def start_stack(args: argparse.Namespace, stack: Stack) -> None:
         "SSE_TIMEOUT": "300",
         "SSE_REPLAY_TTL": str(args.replay_ttl),
     }
+    if args.redis:  # the broker of a scale-out deployment, under keys of this run's own
+        app_env |= {"REDIS_URL": args.redis, "REDIS_KEY_PREFIX": f"{workdir.name}:"}
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "setup"],
         cwd=ROOT,
@@ -471,7 +478,8 @@ def render(columns: list[Column], args: argparse.Namespace, stack: Stack) -> str
         f"Upstream: {args.chunks_per_second:g} chunks/s, {args.words} one-word chunks per reply;"
         f" window {args.duration:g} s after a ramp of one reply's length; one gevent worker"
         f" per app; {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}),"
-        f" Python {platform.python_version()}. Latencies p50 / p99.",
+        f" Python {platform.python_version()}; the full stack's broker:"
+        f" {'Redis' if args.redis else 'in-process'}. Latencies p50 / p99.",
         "",
         "| | " + " | ".join(c.label for c in columns) + " |",
         "|---|" + "---|" * len(columns),
@@ -523,6 +531,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mcp-calls", type=int, default=100)
     parser.add_argument("--replay-ttl", type=int, default=5, help="SSE_REPLAY_TTL of the app")
     parser.add_argument("--only", choices=["bare", "full"], default=None)
+    parser.add_argument("--redis", default="", help="Redis URL: the full stack's broker")
     parser.add_argument("--profile", default="", help="directory for py-spy raw profiles")
     parser.add_argument("--save", action="store_true", help="write bench/results/<date>.md")
     parser.add_argument("--keep", action="store_true", help="keep logs and databases")

@@ -235,6 +235,48 @@ def test_lost_producer_is_closed_exactly_once_by_a_reader(
         producer.publish(info.stream_id, "content", {"chunk": "too late"})
 
 
+def test_readers_in_the_producing_process_follow_from_memory_and_see_what_redis_has(
+    brokers: list[RedisBroker], raw: redis.Redis, prefix: str
+) -> None:
+    producer, elsewhere, _ = brokers
+    info = new_stream(producer)
+    waiting = gevent.spawn(producer.read, info.stream_id, 0, 5)
+    gevent.sleep(0.05)  # the local reader is waiting in memory, not in XREAD
+    producer.publish(info.stream_id, "content", {"chunk": "a"})
+    assert [(e.seq, e.data) for e in waiting.get(timeout=1)] == [(1, {"chunk": "a"})]
+    producer.publish(info.stream_id, "done", {"status": "completed"})
+    local, remote = producer.read(info.stream_id, 0, 0), elsewhere.read(info.stream_id, 0, 0)
+    assert local == remote and [e.name for e in local] == ["content", "done"]
+
+    producer.finish(info.stream_id)  # from now on the replay comes from Redis, here too
+    raw.delete(f"{prefix}s:{info.stream_id}:events")
+    assert producer.read(info.stream_id, 0, 0) == []
+
+
+def test_a_quiet_local_reader_still_notices_a_lost_lease(
+    brokers: list[RedisBroker], raw: redis.Redis, prefix: str
+) -> None:
+    producer = brokers[0]
+    lost: list[str] = []
+    producer.on_lost(lambda info, events, age: lost.append(info.stream_id))
+    info = new_stream(producer)
+    raw.delete(f"{prefix}s:{info.stream_id}:lease")  # its generation died without a `done`
+    assert producer.read(info.stream_id, 0, timeout=0.2) == []
+    assert lost == [info.stream_id]
+
+
+def test_cancel_of_a_stream_produced_here_needs_no_round_trip(
+    brokers: list[RedisBroker],
+) -> None:
+    producer, elsewhere, _ = brokers
+    seen: dict[str, list[str]] = {"producer": [], "elsewhere": []}
+    producer.on_cancel(seen["producer"].append)
+    elsewhere.on_cancel(seen["elsewhere"].append)
+    info = new_stream(producer)
+    producer.request_cancel(info.stream_id)
+    assert seen == {"producer": [info.stream_id], "elsewhere": []}  # at once, only here
+
+
 def test_unreachable_redis_raises_broker_error_quickly() -> None:
     broker = RedisBroker(f"redis://127.0.0.1:{free_port()}/0", replay_ttl=60)
     started = time.monotonic()

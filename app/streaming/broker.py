@@ -157,14 +157,22 @@ class MemoryBroker:
         self._streams[info.stream_id] = _Stream(info)
 
     def publish(self, stream_id: str, name: str, data: dict[str, Any]) -> int:
+        return self.append(stream_id, name, encode(data))
+
+    def append(self, stream_id: str, name: str, payload: str) -> int:
+        """`publish` with the data already encoded; KeyError if the stream is not here."""
         stream = self._streams[stream_id]
         if len(stream.events) >= self.max_events and name != "done":
             raise OverflowError(f"stream {stream_id} exceeded {self.max_events} events")
-        event = Event(len(stream.events) + 1, name, encode(data))
+        event = Event(len(stream.events) + 1, name, payload)
         stream.events.append(event)  # a list until `finish` packs it
         wakeup, stream.wakeup = stream.wakeup, Wakeup()
         wakeup.set()
         return event.seq
+
+    def discard(self, stream_id: str) -> None:
+        """Forget a stream at once, without a replay time."""
+        self._streams.pop(stream_id, None)
 
     def finish(self, stream_id: str) -> None:
         stream = self._streams.get(stream_id)

@@ -14,7 +14,11 @@ Selected when `REDIS_URL` is set. Every key starts with `REDIS_KEY_PREFIX` (defa
     clients           hash: process id -> readers in that process (/sse/health)
     cancel            pub/sub channel of cancel requests (data: the stream id)
 
-Readers block in XREAD for at most READ_SLICE at a time; between slices they look at the
+The events of a stream produced in this process are also kept in this process's memory until
+its `done`, and readers here (usually its only reader: the POST that started the reply) follow
+them there rather than each with its own XREAD, which halved the broker's cost per event.
+
+Readers elsewhere block in XREAD for at most READ_SLICE at a time; between slices they look at the
 producer's lease, and the first reader to find it expired on a stream that is not done closes
 the stream through the `on_lost` handler. Every Redis call goes through redis-py's sockets,
 which gevent's monkey-patching makes cooperative: a blocked XREAD, or a slow Redis, suspends
@@ -31,7 +35,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import gevent
@@ -39,7 +43,13 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
-from app.streaming.broker import BrokerError, CancelHandler, LostHandler, StreamInfo
+from app.streaming.broker import (
+    BrokerError,
+    CancelHandler,
+    LostHandler,
+    MemoryBroker,
+    StreamInfo,
+)
 from app.streaming.sse import Event, encode
 
 log = logging.getLogger(__name__)
@@ -115,6 +125,7 @@ class RedisBroker:
         self.redis = redis.Redis(connection_pool=pool)
         self._publish = self.redis.register_script(_PUBLISH)
         self._renew = self.redis.register_script(_RENEW)
+        self._produced = MemoryBroker(replay_ttl=0, max_events=max_events + 1)  # see above
         self._cancel_handlers: list[CancelHandler] = []
         self._lost_handlers: list[LostHandler] = []
         self._local_readers: Counter[str] = Counter()
@@ -226,15 +237,20 @@ class RedisBroker:
             pipe.sadd(user_active, info.stream_id)
             pipe.expire(user_active, ORPHAN_TTL)
             pipe.execute()
+        self._produced.create(info)
 
     def publish(self, stream_id: str, name: str, data: dict[str, Any]) -> int:
         keys = [self._meta(stream_id), self._stream_key(stream_id, "events")]
+        payload = encode(data)
         with self._errors():
-            seq = self._publish(keys, [name, encode(data), self.max_events, ORPHAN_TTL])
+            seq = self._publish(keys, [name, payload, self.max_events, ORPHAN_TTL])
         if seq == -3:
             raise OverflowError(f"stream {stream_id} exceeded {self.max_events} events")
         if seq < 0:
             raise BrokerError(f"stream {stream_id} {_CLOSED[seq]}")
+        with suppress(KeyError):  # KeyError: not produced here (a lost stream being closed)
+            if self._produced.append(stream_id, name, payload) != seq:
+                self._produced.discard(stream_id)  # out of step (a retried call): use Redis
         return seq
 
     def renew_lease(self, stream_id: str) -> None:
@@ -245,6 +261,7 @@ class RedisBroker:
             raise BrokerError(f"stream {stream_id} {_CLOSED[state]}")
 
     def finish(self, stream_id: str) -> None:
+        self._produced.discard(stream_id)
         meta = self._meta(stream_id)
         with self._errors():
             user_id = self.redis.hget(meta, "user_id")
@@ -259,6 +276,11 @@ class RedisBroker:
 
     # --- reader side -------------------------------------------------------------------------
     def read(self, stream_id: str, after: int, timeout: float) -> list[Event] | None:
+        events = self._produced.read(stream_id, after, timeout)  # None: not produced here
+        if events:
+            return events
+        if events is not None:  # waited `timeout` in memory: now a look at Redis (lease, done)
+            timeout = 0.0
         self._ensure_running()
         events_key = self._stream_key(stream_id, "events")
         deadline = time.monotonic() + timeout
@@ -358,6 +380,10 @@ class RedisBroker:
 
     # --- cancel, limits, health --------------------------------------------------------------
     def request_cancel(self, stream_id: str) -> None:
+        if self._produced.info(stream_id) is not None:  # produced here: no need for a round trip
+            for handler in self._cancel_handlers:
+                handler(stream_id)
+            return
         with self._errors():
             self.redis.publish(self._key("cancel"), stream_id)
 
