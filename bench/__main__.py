@@ -417,8 +417,10 @@ def rows_for(column: Column, args: argparse.Namespace, stack: Stack) -> dict[str
         measured = len(run.streams)
         good = sum(1 for s in run.streams if s["ok"])
         verdict = "meets" if run.ok else "misses"
+        failures = "; ".join(run.load["failures"])
         rows[f"{run.concurrency} streams: completed without error"] = (
-            f"{good}/{measured} ({run.load['all_failed']} failed of {run.load['all_streams']})"
+            f"{good}/{measured} ({run.load['all_failed']} failed of {run.load['all_streams']}"
+            + (f": {failures})" if failures else ")")
         )
         rows[f"{run.concurrency} streams: content gap p50/p99"] = (
             f"{pair(run.gaps)} ({verdict} p99 ≤ {GAP_TARGET * 1000:.0f} ms)"

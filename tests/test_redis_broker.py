@@ -115,12 +115,16 @@ def test_readers_count_across_processes_and_a_dead_process_stops_counting(
     reader_a.attach(info.stream_id)
     reader_a.attach(info.stream_id)
     reader_b.attach(info.stream_id)
-    assert producer.readers(info.stream_id) == 3
-    assert producer.stats() == {"active_streams": 1, "connected_clients": 3}
+    quiet = new_stream(producer)
+    assert producer.watch([info.stream_id, quiet.stream_id]) == {
+        info.stream_id: 3,
+        quiet.stream_id: 0,
+    }
+    assert producer.stats() == {"active_streams": 2, "connected_clients": 3}
     reader_a.detach(info.stream_id)
-    assert producer.readers(info.stream_id) == 2
+    assert producer.watch([info.stream_id]) == {info.stream_id: 2}
     raw.delete(f"{prefix}node:{reader_b.node}")  # as if reader_b's process was killed
-    assert producer.readers(info.stream_id) == 1
+    assert producer.watch([info.stream_id]) == {info.stream_id: 1}
     assert producer.stats()["connected_clients"] == 1
 
 
@@ -193,17 +197,20 @@ def test_blocked_readers_leave_the_hub_free_and_cancel_crosses_processes(
     assert probe["cancel_latency"] < 1
 
 
-def test_renewing_the_lease_of_a_closed_or_wiped_stream_fails(
+def test_watching_renews_leases_and_leaves_out_closed_or_wiped_streams(
     brokers: list[RedisBroker], raw: redis.Redis, prefix: str
 ) -> None:
     producer = brokers[0]
-    info = new_stream(producer)
-    producer.renew_lease(info.stream_id)
-    raw.delete(f"{prefix}s:{info.stream_id}")  # Redis lost it
+    kept, wiped, closed = new_stream(producer), new_stream(producer), new_stream(producer)
+    raw.delete(*(f"{prefix}s:{s.stream_id}:lease" for s in (kept, wiped, closed)))
+    raw.delete(f"{prefix}s:{wiped.stream_id}")  # Redis lost it
+    producer.publish(closed.stream_id, "done", {"status": "failed"})  # closed as lost elsewhere
+
+    ids = [kept.stream_id, wiped.stream_id, closed.stream_id]
+    assert producer.watch(ids) == {kept.stream_id: 0}
+    assert raw.ttl(f"{prefix}s:{kept.stream_id}:lease") > 0  # renewed
     with pytest.raises(BrokerError):
-        producer.renew_lease(info.stream_id)
-    with pytest.raises(BrokerError):
-        producer.publish(info.stream_id, "content", {"chunk": "x"})
+        producer.publish(wiped.stream_id, "content", {"chunk": "x"})
 
 
 def test_lost_producer_is_closed_exactly_once_by_a_reader(

@@ -68,12 +68,10 @@ class Broker(Protocol):
     def detach(self, stream_id: str) -> None:
         """A reader went away."""
 
-    def readers(self, stream_id: str) -> int:
-        """Readers connected to the stream now, in every process."""
-
-    def renew_lease(self, stream_id: str) -> None:
-        """The producer is alive (called about every second); raises BrokerError if its stream
-        was closed or wiped under it, so that it stops."""
+    def watch(self, stream_ids: list[str]) -> dict[str, int]:
+        """For the runner's watcher, twice a second: renew the leases of these streams, all
+        produced in this process, and count their readers in every process. A stream left out
+        of the answer was closed or wiped under its producer, which must stop."""
 
     def on_lost(self, handler: LostHandler) -> None:
         """Register the handler that closes a stream whose producer died (its lease expired)."""
@@ -203,9 +201,10 @@ class MemoryBroker:
         if stream is not None:
             stream.readers = max(stream.readers - 1, 0)
 
-    def readers(self, stream_id: str) -> int:
-        stream = self._streams.get(stream_id)
-        return stream.readers if stream else 0
+    def watch(self, stream_ids: list[str]) -> dict[str, int]:
+        """Reader counts; there is no lease to renew: a producer here dies only with its readers."""
+        found = {stream_id: self._streams.get(stream_id) for stream_id in stream_ids}
+        return {stream_id: s.readers for stream_id, s in found.items() if s is not None}
 
     def request_cancel(self, stream_id: str) -> None:
         for handler in self._cancel_handlers:
@@ -214,11 +213,8 @@ class MemoryBroker:
     def on_cancel(self, handler: CancelHandler) -> None:
         self._cancel_handlers.append(handler)
 
-    def renew_lease(self, stream_id: str) -> None:
-        """Nothing to renew: a producer in this process dies only with its readers."""
-
     def on_lost(self, handler: LostHandler) -> None:
-        """Never called: see `renew_lease`."""
+        """Never called: see `watch`."""
 
     def active_for(self, user_id: str) -> int:
         self._sweep()

@@ -37,10 +37,9 @@ from app.streaming.sse import Event
 
 log = logging.getLogger(__name__)
 
-# How often the watcher looks at the clock and the reader counts.
+# How often the watcher renews the leases (the Redis broker's last 5 s), and looks at the clock
+# and the reader counts.
 SUPERVISE_INTERVAL = 0.5
-# How often a generation's lease is renewed (the Redis broker's lease lasts 5 s).
-LEASE_RENEW_INTERVAL = 1.0
 
 AgentRun = Callable[[], Any]  # an iterator of AgentEvent, built in the app context
 StoreReply = Callable[["Outcome"], None]
@@ -97,7 +96,6 @@ class Generation:
     working: bool = False  # the agent loop is running: stopping it means interrupting it
     closing: bool = False  # `done` is being published: the lease needs no more renewing
     unread_since: float | None = None
-    lease_due: float = 0.0
 
     def publish(self, name: str, data: dict[str, Any]) -> None:
         if self.stop_reason == "undeliverable":
@@ -182,20 +180,16 @@ class Generation:
         if self.working and self.greenlet is not None:
             self.greenlet.throw(GenerationStopped(self.stop_reason))
 
-    def check(self, now: float) -> None:
-        """The watcher's look: the overall timeout, the detach grace, the lease."""
-        if self.closing:
+    def check(self, now: float, readers: int | None) -> None:
+        """The watcher's look: the overall timeout, the detach grace, the lease (renewed by
+        `Broker.watch`, which gave `readers`: None if the stream was closed under us)."""
+        if self.closing:  # it published `done` while the broker was being asked
+            return
+        if readers is None:
+            self.undeliverable(BrokerError("the stream was closed or lost in the broker"))
             return
         if self.working and now >= self.started + self.timeout:
             self.stop("timeout")
-        try:
-            readers = self.broker.readers(self.info.stream_id)
-            if now >= self.lease_due:
-                self.broker.renew_lease(self.info.stream_id)
-                self.lease_due = now + LEASE_RENEW_INTERVAL
-        except BrokerError as error:
-            self.undeliverable(error)
-            return
         if readers:
             self.unread_since = None
         elif self.working:
@@ -267,7 +261,6 @@ class Runner:
             generation.error = STREAM_UNAVAILABLE
             self._store(generation.outcome("failed"))
             raise
-        generation.lease_due = generation.started + LEASE_RENEW_INTERVAL
         self.local[info.stream_id] = generation
         generation.greenlet = gevent.spawn(self._run, generation, agent_run)
         if self.watcher is None or self.watcher.dead:
@@ -277,12 +270,16 @@ class Runner:
         """Look after every generation of this process, until none is left."""
         while self.local:
             gevent.sleep(SUPERVISE_INTERVAL)
+            watched = [g for g in self.local.values() if not g.closing]
+            try:
+                readers = self.broker.watch([g.info.stream_id for g in watched])
+            except BrokerError as error:
+                for generation in watched:
+                    generation.undeliverable(error)
+                continue
             now = time.monotonic()
-            for generation in list(self.local.values()):
-                try:
-                    generation.check(now)
-                except Exception:  # one bad stream must not leave the others unwatched
-                    log.exception("could not check stream %s", generation.info.stream_id)
+            for generation in watched:
+                generation.check(now, readers.get(generation.info.stream_id))
         self.watcher = None
 
     def _run(self, generation: Generation, agent_run: AgentRun) -> None:
