@@ -183,7 +183,7 @@ class MemoryBroker:
         stream = self._get(stream_id)
         if stream is None:
             return None
-        if len(stream.events) <= after and not stream.finished:
+        if len(stream.events) <= after and not stream.finished and timeout > 0:
             stream.wakeup.wait(timeout)
         return stream.events[after:]
 

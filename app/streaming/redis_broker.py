@@ -17,10 +17,10 @@ Selected when `REDIS_URL` is set. Every key starts with `REDIS_KEY_PREFIX` (defa
 The events of a stream produced in this process are kept in this process's memory until its
 `done`: readers here (usually its only reader, the POST that started the reply) follow them
 there rather than each with its own XREAD. They reach Redis through one writer greenlet per
-process, which sends whatever was published meanwhile in one pipeline: a round trip per event
-cost the worker about 170 µs of CPU, a pipelined event about 35 µs (bench/). A producer learns
-that Redis refused its events (stream closed or wiped, Redis down) at its next `publish`, and
-`finish` waits until the stream's events are written.
+process, which sends whatever was published in the last WRITE_INTERVAL in one pipeline: a round
+trip per event cost the worker about 170 µs of CPU, a pipelined event about 35 µs (bench/).
+A producer learns that Redis refused its events (stream closed or wiped, Redis down) at its
+next `publish`, and `finish` waits until the stream's events are written.
 
 Readers elsewhere block in XREAD for at most READ_SLICE at a time; between slices they look at the
 producer's lease, and the first reader to find it expired on a stream that is not done closes
@@ -45,6 +45,7 @@ from typing import Any
 import gevent
 import redis
 from gevent.event import Event as Wakeup
+from gevent.lock import Semaphore
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
@@ -64,7 +65,8 @@ HEARTBEAT_INTERVAL = 1.0  # how often a process renews its own lease
 SWEEP_EVERY = 5  # heartbeats between looks for lost streams that nobody reads
 READ_SLICE = 1.0  # longest single XREAD BLOCK: how soon a quiet reader notices a dead producer
 READ_BATCH = 500  # events per XREAD
-WRITE_PATIENCE = 10.0  # seconds `finish` waits for a stream's events to be written
+WRITE_INTERVAL = 0.01  # seconds the writer gathers events before a pipeline (readers here
+# follow from memory; readers in other processes get the events up to this much later)
 LOST_CLAIM_TTL = 30  # if the process closing a lost stream dies too, another tries after this
 ORPHAN_TTL = 24 * 3600  # bound on the life of keys of a stream that never finished
 
@@ -135,7 +137,7 @@ class RedisBroker:
         self._outbox: list[tuple[str, str, str, int]] = []  # (stream, name, payload, seq)
         self._outbox_ready = Wakeup()
         self._unwritten: Counter[str] = Counter()  # events per stream queued or being written
-        self._written = Wakeup()  # set after each pipeline the writer sends
+        self._write_lock = Semaphore()
         self._refused: dict[str, str] = {}  # why Redis would not take a stream's events
         self._cancel_handlers: list[CancelHandler] = []
         self._lost_handlers: list[LostHandler] = []
@@ -277,21 +279,25 @@ class RedisBroker:
         return seq
 
     def _write_forever(self) -> None:
-        """The writer: sends the events published since its last pipeline, in order."""
+        """The writer: every WRITE_INTERVAL at most, sends what was published meanwhile."""
         while True:
             self._outbox_ready.wait()
+            gevent.sleep(WRITE_INTERVAL)  # what else is published meanwhile goes in this pipeline
+            self._flush()
+
+    def _flush(self) -> None:
+        """Send every queued event in one pipeline, one pipeline at a time: the order holds."""
+        with self._write_lock:
             self._outbox_ready.clear()
             batch, self._outbox = self._outbox, []
             try:
                 self._write(batch)
-            except Exception:  # never leave `finish` waiting on a writer that died
+            except Exception:  # a bug must not leave a stream believed written
                 log.exception("redis broker writer failed")
                 for stream_id, *_ in batch:
                     self._refused.setdefault(stream_id, "could not be written")
             finally:
                 self._unwritten.subtract(stream_id for stream_id, *_ in batch)
-                written, self._written = self._written, Wakeup()
-                written.set()
 
     def _write(self, batch: list[tuple[str, str, str, int]]) -> None:
         batch = [entry for entry in batch if entry[0] not in self._refused]
@@ -314,16 +320,12 @@ class RedisBroker:
             else:  # closed, gone, or out of step with what its readers here were given
                 self._refused[stream_id] = _CLOSED.get(result, "is out of step in Redis")
 
-    def drain(self, stream_id: str, timeout: float = WRITE_PATIENCE) -> None:
-        """Wait until the events of this stream published here are in Redis; BrokerError if
-        Redis refused them."""
-        deadline = time.monotonic() + timeout
-        while self._unwritten[stream_id] > 0 and time.monotonic() < deadline:
-            self._written.wait(min(deadline - time.monotonic(), 1.0))
-        if self._unwritten[stream_id] <= 0:
-            del self._unwritten[stream_id]
-        else:
-            self._refused.setdefault(stream_id, "could not be written in time")
+    def drain(self, stream_id: str) -> None:
+        """Write the events published here so far now, without waiting for the writer's next
+        round; BrokerError if Redis refused this stream's."""
+        if self._unwritten[stream_id] > 0:
+            self._flush()
+        del self._unwritten[stream_id]
         if stream_id in self._refused:
             raise BrokerError(f"stream {stream_id} {self._refused[stream_id]}")
 
@@ -349,7 +351,7 @@ class RedisBroker:
 
     def finish(self, stream_id: str) -> None:
         try:
-            self.drain(stream_id)  # its last events, `done` among them, are on their way
+            self.drain(stream_id)  # its last events, `done` among them
         finally:
             self._produced.discard(stream_id)
             refused = self._refused.pop(stream_id, None)
