@@ -535,7 +535,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=["bare", "full"], default=None)
     parser.add_argument("--redis", default="", help="Redis URL: the full stack's broker")
     parser.add_argument("--profile", default="", help="directory for py-spy raw profiles")
-    parser.add_argument("--save", action="store_true", help="write bench/results/<date>.md")
+    parser.add_argument("--save", action="store_true", help="write bench/results/<date>[-redis].md")
     parser.add_argument("--keep", action="store_true", help="keep logs and databases")
     return parser.parse_args(argv)
 
@@ -554,7 +554,7 @@ def main(argv: list[str] | None = None) -> None:
     print(table)
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"{dt.date.today().isoformat()}.md"
+        path = RESULTS / f"{dt.date.today().isoformat()}{'-redis' if args.redis else ''}.md"
         path.write_text(table)
         log(f"saved {path.relative_to(ROOT)}")
 
