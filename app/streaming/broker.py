@@ -48,10 +48,18 @@ class Broker(Protocol):
         """Register a new stream before its first event."""
 
     def publish(self, stream_id: str, name: str, data: dict[str, Any]) -> int:
-        """Append an event (only the stream's producer calls this); returns its seq."""
+        """Append an event (only the stream's producer calls this); returns its seq.
+
+        BrokerError if the stream was closed or wiped under its producer, or the broker is
+        unreachable; the Redis broker, which writes in the background, may tell only at the
+        next `publish` or at `finish`.
+        """
 
     def finish(self, stream_id: str) -> None:
-        """The stream has published `done`: keep it replayable for the replay TTL, then drop it."""
+        """The stream has published `done`: keep it replayable for the replay TTL, then drop it.
+
+        BrokerError if some of its events could not be delivered.
+        """
 
     def read(self, stream_id: str, after: int, timeout: float) -> list[Event] | None:
         """Events after seq `after`, waiting up to `timeout` for one; None if the stream is gone.
