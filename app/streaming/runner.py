@@ -87,7 +87,7 @@ class Generation:
     detach_grace: float
     started: float = field(default_factory=time.monotonic)
     first_content: float | None = None
-    text: list[str] = field(default_factory=list)
+    text: str = ""  # the reply so far: one string, not a list keeping every chunk alive
     chunks: int = 0
     tool_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: AgentError | None = None
@@ -116,7 +116,7 @@ class Generation:
         if isinstance(event, ContentDelta):
             if self.first_content is None:
                 self.first_content = time.monotonic()
-            self.text.append(event.text)
+            self.text += event.text
             self.chunks += 1
             self.publish("content", {"chunk": event.text})
         elif isinstance(event, ToolStarted):
@@ -206,7 +206,7 @@ class Generation:
         return Outcome(
             info=self.info,
             status=status,
-            text="".join(self.text),
+            text=self.text,
             tool_calls=list(self.tool_calls.values()),
             metrics=self.metrics(),
             error=self.error,
@@ -318,7 +318,7 @@ class Runner:
         generation.error = GENERATION_LOST
         for event in events:
             if event.name == "content":
-                generation.text.append(event.data["chunk"])
+                generation.text += event.data["chunk"]
                 generation.chunks += 1
             elif event.name == "tool":
                 call = event.data
