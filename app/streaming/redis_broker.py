@@ -268,10 +268,14 @@ class RedisBroker:
         self._outbox_ready.set()
         return seq
 
-    def _publish_now(self, stream_id: str, name: str, payload: str) -> int:
+    def _append(self, stream_id: str, name: str, payload: str, client: Any = None) -> Any:
+        """The publish script for one event, run now or queued in a pipeline (`client`)."""
         keys = [self._meta(stream_id), self._stream_key(stream_id, "events")]
+        return self._publish(keys, [name, payload, self.max_events, ORPHAN_TTL], client=client)
+
+    def _publish_now(self, stream_id: str, name: str, payload: str) -> int:
         with self._errors():
-            seq = self._publish(keys, [name, payload, self.max_events, ORPHAN_TTL])
+            seq = self._append(stream_id, name, payload)
         if seq == -3:
             raise OverflowError(f"stream {stream_id} exceeded {self.max_events} events")
         if seq < 0:
@@ -306,8 +310,7 @@ class RedisBroker:
         try:
             with self.redis.pipeline(transaction=False) as pipe:
                 for stream_id, name, payload, _ in batch:
-                    keys = [self._meta(stream_id), self._stream_key(stream_id, "events")]
-                    self._publish(keys, [name, payload, self.max_events, ORPHAN_TTL], client=pipe)
+                    self._append(stream_id, name, payload, client=pipe)
                 results: list[Any] = pipe.execute(raise_on_error=False)
         except redis.RedisError as error:
             log.warning("redis broker could not write %d events: %s", len(batch), error)
@@ -351,12 +354,10 @@ class RedisBroker:
 
     def finish(self, stream_id: str) -> None:
         try:
-            self.drain(stream_id)  # its last events, `done` among them
+            self.drain(stream_id)  # its last events, `done` among them; BrokerError if refused
         finally:
             self._produced.discard(stream_id)
-            refused = self._refused.pop(stream_id, None)
-        if refused:
-            raise BrokerError(f"stream {stream_id} {refused}")
+            self._refused.pop(stream_id, None)
         meta = self._meta(stream_id)
         with self._errors():
             user_id = self.redis.hget(meta, "user_id")
