@@ -35,10 +35,14 @@ def free_port() -> int:
 
 
 def postgres_url(schema: str) -> str:
-    """A fresh, empty schema on the test PostgreSQL, as a URL whose search_path is it."""
+    """A fresh, empty schema on the test PostgreSQL, as a URL whose search_path is it.
+
+    `TEST_PG_SCHEMA_SUFFIX` keeps two checkouts' suites that share one server apart.
+    """
     raw = os.environ.get("TEST_DATABASE_URL", "").strip()
     if not raw:
         pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL runs skipped")
+    schema += os.environ.get("TEST_PG_SCHEMA_SUFFIX", "")
     base = sqlalchemy_url(raw)
     engine = sa.create_engine(base)
     try:
