@@ -340,3 +340,46 @@ def test_health_says_degraded_when_the_tool_services_are_down(api: ApiClient) ->
     body = response.json()
     assert body["status"] == "degraded" and body["database"] == "ok"
     assert body["mcp_services"] == {"listings": "unavailable", "analytics": "unavailable"}
+
+
+def test_reader_at_or_past_the_end_of_a_finished_stream_gets_204(
+    api: ApiClient, llm: ScriptedLLM
+) -> None:
+    llm.script(Turn.text("A short answer."))
+    started = api.post("/agents/streams", json={"message": "hi"}).json()
+    events = api.open_stream("GET", started["stream_url"]).until_done()
+    last = int(events[-1].id.rpartition(":")[2])
+    for seq in (last, last + 1, 10**30):
+        response = api.get(
+            started["stream_url"], headers={"Last-Event-ID": f"{started['stream_id']}:{seq}"}
+        )
+        assert response.status_code == 204, (seq, response.text[:200])
+        assert response.content == b""
+    # one before the end still replays the final event
+    tail = api.open_stream(
+        "GET", started["stream_url"], headers={"Last-Event-ID": events[-2].id}
+    ).until_done()
+    assert [e.id for e in tail] == [events[-1].id]
+
+
+def test_reader_claiming_events_a_live_stream_never_sent_ends_with_the_stream(
+    api: ApiClient, llm: ScriptedLLM
+) -> None:
+    """It once wrote keep-alives in a loop without waiting once the stream had finished."""
+    llm.script(Turn.text(" ".join(["word"] * 20), chunk_words=1, delay=0.05))
+    started = api.post("/agents/streams", json={"message": "go"}).json()
+    response = api.http.get(
+        api.base_url + started["stream_url"],
+        headers={"Last-Event-ID": f"{started['stream_id']}:1000000"},
+        stream=True,
+        timeout=(5, 30),
+    )
+    assert response.status_code == 200
+    body = b""
+    for chunk in response.iter_content(chunk_size=None):  # ends when the stream is done
+        body += chunk
+        if len(body) > 4096:  # a spinning reader: stop reading, fail below
+            break
+    response.close()
+    assert len(body) <= 4096, body[:300]
+    assert api.get("/health").status_code == 200

@@ -19,7 +19,7 @@ from app.errors import ApiError, json_error
 from app.extensions import db, limiter
 from app.models import Conversation, Message
 from app.streaming.broker import Broker, BrokerError, StreamInfo
-from app.streaming.reader import sse_stream, text_stream
+from app.streaming.reader import nothing_left, sse_stream, text_stream
 from app.streaming.runner import Runner
 from app.streaming.sse import parse_last_event_id
 from app.validation import parse_body
@@ -124,9 +124,13 @@ def create_stream() -> ResponseReturnValue:
 @bp.get("/agents/streams/<stream_id>")
 @login_required
 def follow_stream(stream_id: str) -> Response:
+    """Replay after `Last-Event-ID`, then follow; 204 (EventSource stops) if nothing is left."""
     info = _owned_stream(stream_id)
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
-    return _stream_response(info, after=parse_last_event_id(last_event_id, stream_id))
+    after = parse_last_event_id(last_event_id, stream_id)
+    if nothing_left(_broker(), stream_id, after):
+        return Response(status=204)
+    return _stream_response(info, after)
 
 
 @bp.post("/agents/streams/<stream_id>/cancel")

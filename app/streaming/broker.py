@@ -70,6 +70,9 @@ class Broker(Protocol):
     def info(self, stream_id: str) -> StreamInfo | None:
         """The stream's owner and ids, or None if it never existed or has expired."""
 
+    def progress(self, stream_id: str) -> tuple[int, bool] | None:
+        """(seq of the last event published, whether the stream is done), None if unknown."""
+
     def attach(self, stream_id: str) -> None:
         """A reader connected (counted for the detach grace and /sse/health)."""
 
@@ -198,6 +201,10 @@ class MemoryBroker:
     def info(self, stream_id: str) -> StreamInfo | None:
         stream = self._get(stream_id)
         return stream.info if stream else None
+
+    def progress(self, stream_id: str) -> tuple[int, bool] | None:
+        stream = self._get(stream_id)
+        return (len(stream.events), stream.finished) if stream else None
 
     def attach(self, stream_id: str) -> None:
         stream = self._streams.get(stream_id)

@@ -28,12 +28,10 @@ BROKER_PATIENCE = 8.0  # seconds a reader waits for a failing broker to come bac
 BROKER_RETRY = 1.0
 
 
-def _already_done(broker: Broker, stream_id: str, after: int) -> bool:
-    """True when the client resumes from the stream's `done`: nothing is left to follow."""
-    if after <= 0:
-        return False
-    events = broker.read(stream_id, after - 1, timeout=0)
-    return bool(events) and events[0].seq == after and events[0].name == "done"
+def nothing_left(broker: Broker, stream_id: str, after: int) -> bool:
+    """True when the stream is done and the client has read up to its end (or claims more)."""
+    progress = broker.progress(stream_id)
+    return progress is not None and progress[1] and after >= progress[0]
 
 
 def _closing(info: StreamInfo, after: int, code: str, message: str) -> list[Event]:
@@ -50,10 +48,13 @@ def _closing(info: StreamInfo, after: int, code: str, message: str) -> list[Even
 def follow_events(
     broker: Broker, info: StreamInfo, after: int, keepalive: float
 ) -> Iterator[list[Event] | None]:
-    """Batches of events after `after`, or None when `keepalive` passed with nothing new."""
+    """Batches of events after `after`, or None when `keepalive` passed with nothing new.
+
+    Every turn of the loop either waits in the broker or ends it: a finished stream answers
+    `read` at once, so an empty answer is looked into rather than taken as a quiet interval
+    (a client claiming events past the end once made this loop spin, writing keep-alives).
+    """
     stream_id = info.stream_id
-    if _already_done(broker, stream_id, after):
-        return
     try:
         broker.attach(stream_id)
         attached = True
@@ -64,6 +65,8 @@ def follow_events(
         while True:
             try:
                 events = broker.read(stream_id, after, timeout=keepalive)
+                if events == [] and nothing_left(broker, stream_id, after):
+                    return
             except BrokerError as error:
                 now = time.monotonic()
                 failing_since = failing_since or now

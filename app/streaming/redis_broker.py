@@ -435,6 +435,16 @@ class RedisBroker:
             return None
         return StreamInfo(stream_id, user_id, conversation_id, message_id)
 
+    def progress(self, stream_id: str) -> tuple[int, bool] | None:
+        produced_here = self._produced.progress(stream_id)
+        if produced_here is not None:
+            return produced_here
+        with self._errors():
+            seq, done = self.redis.hmget(self._meta(stream_id), ["seq", "done"])
+        if seq is None:
+            return None
+        return (int(done), True) if done else (int(seq), False)
+
     def attach(self, stream_id: str) -> None:
         self._ensure_running()
         self._count_reader(stream_id, 1)
