@@ -33,8 +33,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_cors(app)
 
     from app.errors import register_error_handlers
+    from app.validation import init_validation
 
     register_error_handlers(app)
+    init_validation(app)
     _init_chat(app)
 
     from app import auth, chat, health

@@ -133,7 +133,9 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         # Rate limits (Flask-Limiter syntax)
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": redis_prefix + "limits",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # Flask-Limiter's headers would put its own Retry-After on every limited response, 2xx
+        # included, over ours; app/errors.py gives a 429 the real wait instead.
+        "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT_IP": env.get("LOGIN_RATE_LIMIT_IP", "20 per minute"),
         "LOGIN_RATE_LIMIT_ACCOUNT": env.get("LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute"),

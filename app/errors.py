@@ -8,6 +8,8 @@ gets HTML; fetch, EventSource, curl and API clients get JSON.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -70,8 +72,12 @@ def json_error(
     code: str | None = None,
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
-    response = jsonify(error_body(code or CODES.get(status, "error"), message, fields))
+    """The error response; `extra` adds top-level members beside `error` (e.g. a `status`)."""
+    response = jsonify(
+        {**error_body(code or CODES.get(status, "error"), message, fields), **(extra or {})}
+    )
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -105,8 +111,7 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     if status == 429:
         RATE_LIMITED.labels(endpoint=request.endpoint or "unknown").inc()
     if isinstance(error, RateLimitExceeded):
-        # Flask-Limiter replaces this with the exact reset time in its after-request hook.
-        headers["Retry-After"] = str(error.limit.limit.get_expiry())
+        headers["Retry-After"] = str(_seconds_until_reset(error))
     valid_methods = getattr(error, "valid_methods", None)
     if status == 405 and valid_methods:
         headers["Allow"] = ", ".join(valid_methods)
@@ -118,6 +123,16 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     if wants_html():
         return render_template("error.html", status=status, message=message), status
     return json_error(status, message, code=code, headers=headers)
+
+
+def _seconds_until_reset(error: RateLimitExceeded) -> int:
+    """The real wait: until the window of the limit that was hit resets (at least 1 s)."""
+    from app.extensions import limiter
+
+    breached = limiter.current_limit
+    if breached is None:  # not known here: a whole window is the longest wait
+        return error.limit.limit.get_expiry()
+    return max(1, math.ceil(breached.reset_at - time.time()))
 
 
 def _api_error(error: ApiError) -> Response:

@@ -39,7 +39,7 @@ def search_listings(
     max_sqft: Annotated[Sqft, Field(description="Largest living area in square feet")] = None,
     sort: Annotated[Sort, Field(description="newest = most recently listed first")] = "newest",
     limit: Annotated[int, Field(ge=1, le=50, description="Listings per page")] = 10,
-    offset: Annotated[int, Field(ge=0, description="Listings to skip, for paging")] = 0,
+    offset: Annotated[int, Field(ge=0, le=100_000, description="Listings to skip, for paging")] = 0,
 ) -> SearchResult:
     """Search homes for sale by place, price, rooms, type, status and size.
 

@@ -138,6 +138,7 @@ def test_get_listing_accepts_any_case_and_reports_unknown_ids(listings_db, datas
 def test_tool_arguments_are_validated_by_their_schema(listings_app, analytics_app):
     with listings_app.app_context():
         too_many = listings_tools.get("search_listings").call({"limit": 51})
+        far_page = listings_tools.get("search_listings").call({"offset": 1e30})
         bad_email = listings_tools.get("send_listing_report").call(
             {"listing_ids": ["L100001"], "recipient_email": "not-an-address"}
         )
@@ -146,6 +147,7 @@ def test_tool_arguments_are_validated_by_their_schema(listings_app, analytics_ap
         one_city = analytics_tools.get("compare_markets").call({"cities": ["Boise"]})
         months = analytics_tools.get("get_price_trends").call({"city": "Boise", "months": 37})
     assert too_many.is_error and "limit" in too_many.content[0].text
+    assert far_page.is_error and "offset" in far_page.content[0].text  # not "failed unexpectedly"
     assert bad_email.is_error and "recipient_email" in bad_email.content[0].text
     assert one_city.is_error and "cities" in one_city.content[0].text
     assert months.is_error and "months" in months.content[0].text

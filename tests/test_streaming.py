@@ -383,3 +383,16 @@ def test_reader_claiming_events_a_live_stream_never_sent_ends_with_the_stream(
     response.close()
     assert len(body) <= 4096, body[:300]
     assert api.get("/health").status_code == 200
+
+
+def test_cancel_of_a_finished_stream_is_409_with_how_it_ended(
+    api: ApiClient, llm: ScriptedLLM
+) -> None:
+    llm.script(Turn.text("Done already."))
+    started = api.post("/agents/streams", json={"message": "hi"}).json()
+    api.open_stream("GET", started["stream_url"]).until_done()
+    refused = api.post(f"/agents/streams/{started['stream_id']}/cancel")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "stream_finished"
+    assert refused.json()["status"] == "completed"
+    assert "Retry-After" not in refused.headers

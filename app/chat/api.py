@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from app.chat import bp
@@ -24,7 +24,13 @@ from app.streaming.runner import Runner
 from app.streaming.sse import parse_last_event_id
 from app.validation import parse_body
 
-chat_limit = limiter.limit(lambda: current_app.config["CHAT_RATE_LIMIT"])
+# Per user (behind one proxy or office address, users do not share a quota), and only replies
+# that start count: a refused start (bad body, too many streams) costs nothing.
+chat_limit = limiter.limit(
+    lambda: current_app.config["CHAT_RATE_LIMIT"],
+    key_func=lambda: f"chat:{current_user.id}",
+    deduct_when=lambda response: response.status_code < 400,
+)
 
 
 def _broker() -> Broker:
@@ -121,7 +127,7 @@ def create_stream() -> ResponseReturnValue:
     ), 202
 
 
-@bp.get("/agents/streams/<stream_id>")
+@bp.get("/agents/streams/<id:stream_id>")
 @login_required
 def follow_stream(stream_id: str) -> Response:
     """Replay after `Last-Event-ID`, then follow; 204 (EventSource stops) if nothing is left."""
@@ -133,10 +139,21 @@ def follow_stream(stream_id: str) -> Response:
     return _stream_response(info, after)
 
 
-@bp.post("/agents/streams/<stream_id>/cancel")
+@bp.post("/agents/streams/<id:stream_id>/cancel")
 @login_required
 def cancel_stream(stream_id: str) -> ResponseReturnValue:
+    """202 while the reply runs; 409 `stream_finished`, with how it ended, once it is done."""
     info = _owned_stream(stream_id)
+    progress = _broker().progress(stream_id)
+    if progress is not None and progress[1]:
+        done = _broker().read(stream_id, progress[0] - 1, timeout=0) or []
+        status = done[-1].data["status"] if done else "finished"
+        return json_error(
+            409,
+            f"This reply has already ended ({status}).",
+            code="stream_finished",
+            extra={"status": status},
+        )
     _runner().cancel(info.stream_id)
     return jsonify({"stream_id": info.stream_id, "status": "cancelling"}), 202
 
@@ -160,6 +177,14 @@ def sse_health() -> ResponseReturnValue:
 class RenameBody(BaseModel):
     title: str = Field(min_length=1, max_length=200)
 
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, title: str) -> str:
+        title = title.strip()
+        if not title:
+            raise ValueError("must not be blank")
+        return title
+
 
 @bp.get("/agents/conversations")
 @login_required
@@ -173,7 +198,7 @@ def list_conversations() -> ResponseReturnValue:
     return jsonify({"conversations": [c.to_dict() for c in conversations]})
 
 
-@bp.get("/agents/conversations/<conversation_id>")
+@bp.get("/agents/conversations/<id:conversation_id>")
 @login_required
 def get_conversation(conversation_id: str) -> ResponseReturnValue:
     conversation = owned_conversation(current_user, conversation_id)
@@ -185,16 +210,16 @@ def get_conversation(conversation_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.patch("/agents/conversations/<conversation_id>")
+@bp.patch("/agents/conversations/<id:conversation_id>")
 @login_required
 def rename_conversation(conversation_id: str) -> ResponseReturnValue:
     conversation = owned_conversation(current_user, conversation_id)
-    conversation.title = parse_body(RenameBody).title.strip()
+    conversation.title = parse_body(RenameBody).title
     db.session.commit()
     return jsonify({"conversation": conversation.to_dict()})
 
 
-@bp.delete("/agents/conversations/<conversation_id>")
+@bp.delete("/agents/conversations/<id:conversation_id>")
 @login_required
 def delete_conversation(conversation_id: str) -> ResponseReturnValue:
     db.session.delete(owned_conversation(current_user, conversation_id))

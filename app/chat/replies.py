@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import current_app
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 from sqlalchemy import func, select, update
 
 from app.agent.loop import build_messages, run_agent
@@ -19,13 +19,16 @@ from app.models import Conversation, Message, User, new_id
 from app.observability import request_id
 from app.streaming.broker import StreamInfo
 from app.streaming.runner import Outcome
+from app.validation import Body
 
 TITLE_CHARS = 60
 log = logging.getLogger(__name__)
 
 
-class ChatBody(BaseModel):
+class ChatBody(Body):
     """`message` (or its alias `userMessage`) and an optional conversation to continue."""
+
+    multiline: ClassVar[frozenset[str]] = frozenset({"message", "userMessage"})
 
     message: str | None = Field(default=None)
     userMessage: str | None = Field(default=None)  # the contract's alias
