@@ -210,7 +210,7 @@ def list_tokens() -> Response:
     return jsonify({"tokens": [record.to_dict() for record in records]})
 
 
-@bp.delete("/auth/tokens/<token_id>")
+@bp.delete("/auth/tokens/<id:token_id>")
 @login_required
 def revoke_token(token_id: str) -> tuple[str, int]:
     record = db.session.get(ApiToken, token_id)
