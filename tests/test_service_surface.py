@@ -159,3 +159,17 @@ def test_json_nested_deeper_than_accepted_is_a_parse_error(
     assert error["code"] == -32700
     assert "nested deeper" in error["message"]
     assert post(service, rpc("ping", {"_meta": {"shallow": [[["ok"]]]}}), token).status_code == 200
+
+
+# Finding 8: protective headers ----------------------------------------------------------------
+
+
+def test_service_responses_say_nosniff(service: FlaskClient, token: str) -> None:
+    responses = [
+        service.get("/health"),
+        post(service, rpc("tools/list"), token),
+        post(service, rpc("tools/list")),  # 401
+        service.get("/no-such-path"),  # 404
+    ]
+    for response in responses:
+        assert response.headers["X-Content-Type-Options"] == "nosniff", response.status

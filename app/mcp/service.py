@@ -25,6 +25,7 @@ from app.mcp.protocol import method_label
 from app.mcp.server import create_mcp_blueprint
 from app.mcp.tools import ToolRegistry
 from app.observability import configure_logging, init_metrics_endpoint, init_request_tracking
+from app.security_headers import init_security_headers
 
 MCP_REQUESTS = Counter(
     "estate_mcp_requests_total", "JSON-RPC requests to an MCP service.", ["method", "status"]
@@ -103,6 +104,7 @@ def create_service_app(
     app.config.update(config)
     configure_logging(app.config["LOG_LEVEL"])
     init_request_tracking(app, config["SERVICE"], user_of=lambda: g.get("mcp_subject"))
+    init_security_headers(app)
     _count_rpc(app)
     _json_errors(app)
     engine = make_engine(app.config["DATABASE_URL"])
