@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import ROOT, load_config
 from app.cors import init_cors
 from app.observability import configure_logging, init_metrics_endpoint, init_request_tracking
+from app.security_headers import init_security_headers
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -29,6 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     configure_logging(app.config["LOG_LEVEL"])
     init_request_tracking(app, "app", user_of=_logged_in_user_id)
+    init_security_headers(app)
     _init_extensions(app)
     init_cors(app)
 

@@ -1,4 +1,8 @@
-"""The main app's Prometheus metrics: defined once here, updated where things happen."""
+"""The main app's Prometheus metrics: defined once here, updated where things happen.
+
+Every label value comes from a fixed set (`fixed_label`), never straight from a request or a
+model, so no caller can grow the number of series.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,31 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from app.streaming.broker import Broker
+
+REPLY_STATUSES = frozenset({"completed", "cancelled", "failed", "timeout", "interrupted"})
+"""How a reply can end (the runner's statuses)."""
+ERROR_CODES = frozenset(
+    {
+        "llm_timeout",
+        "llm_auth",
+        "llm_rate_limited",
+        "llm_server_error",
+        "llm_bad_request",
+        "llm_network",
+        "internal_error",
+        "stream_unavailable",
+        "generation_lost",
+        "shutting_down",
+        "timeout",
+    }
+)
+"""The `error` codes that end a reply (app.agent.errors.classify and the runner)."""
+
+
+def fixed_label(value: str, known: frozenset[str], other: str = "other") -> str:
+    """`value` if it is one of `known`, else `other`: a label no input can add values to."""
+    return value if value in known else other
+
 
 REPLIES = Counter("estate_replies_total", "Replies finished, by final status.", ["status"])
 TTFT = Histogram(

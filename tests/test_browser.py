@@ -25,7 +25,14 @@ from tests.live import ROOT, LiveServer, SseStream, app_env, start_app
 from tests.llm_server import ScriptedLLM, Turn
 
 try:
-    from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+    from playwright.sync_api import (
+        Browser,
+        ConsoleMessage,
+        Page,
+        Route,
+        expect,
+        sync_playwright,
+    )
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
@@ -120,12 +127,40 @@ def new_page(browser: Browser, live: LiveServer, viewport: dict[str, int] = DESK
     return context.new_page()
 
 
+def is_policy_report(message: ConsoleMessage) -> bool:
+    """Chromium reports each Content-Security-Policy violation as a console error."""
+    return "Content Security Policy" in message.text
+
+
+def record_problems(page: Page, problems: list[str]) -> None:
+    """Collect the page's CSP violations and uncaught script errors into `problems`."""
+
+    def on_console(message: ConsoleMessage) -> None:
+        if is_policy_report(message):
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+
+
 @pytest.fixture
-def page(browser: Browser, live: LiveServer, llm: ScriptedLLM) -> Iterator[Page]:
+def problems() -> list[str]:
+    """What the page under test reported; every test ends with none."""
+    return []
+
+
+@pytest.fixture
+def page(
+    browser: Browser, live: LiveServer, llm: ScriptedLLM, problems: list[str]
+) -> Iterator[Page]:
     llm.reset()
     page = new_page(browser, live)
-    yield page
-    page.context.close()
+    record_problems(page, problems)
+    try:
+        yield page
+        assert problems == [], "the page broke its Content-Security-Policy or threw"
+    finally:
+        page.context.close()
 
 
 def sign_up(page: Page, name: str = "Ada") -> str:
@@ -328,6 +363,35 @@ def test_model_markup_and_script_links_stay_inert(page: Page, llm: ScriptedLLM) 
         page.reload()
 
 
+INJECT_INLINE_SCRIPT = """() => {
+    const script = document.createElement("script");
+    script.textContent = "window.__inline = 1";
+    document.body.append(script);
+}"""
+
+
+def test_pages_run_under_a_policy_that_refuses_inline_script(
+    page: Page, llm: ScriptedLLM, problems: list[str]
+) -> None:
+    llm.script(Turn.text("A **short** answer with a [link](https://example.com/).", chunk_words=2))
+    sign_up(page)
+    page.keyboard.type("hello")
+    page.keyboard.press("Enter")
+    wait_until_done(page)
+    page.get_by_role("link", name="API tokens").click()
+    page.get_by_label("Name").fill("csp check")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#new-token")).to_have_text(JWT)
+    assert problems == []  # the chat and the tokens pages did all that under the policy
+
+    # Script injected into the page (as an XSS would) does not run, and is reported.
+    with page.expect_console_message(is_policy_report):
+        page.evaluate(INJECT_INLINE_SCRIPT)
+    assert page.evaluate("window.__inline") is None
+    assert len(problems) == 1 and "script-src" in problems[0]
+    problems.clear()  # the one violation made on purpose
+
+
 def test_markdown_renderer_builds_tables_lists_code_and_headings(page: Page) -> None:
     sign_up(page)
     shape = page.evaluate(
@@ -371,6 +435,8 @@ def test_listing_reply_is_readable_on_desktop_and_phone(
         Turn.text(LISTING_REPLY, chunk_words=2, delay=0.05),
     )
     page = new_page(browser, live, DESKTOP if device == "desktop" else PHONE)
+    problems: list[str] = []
+    record_problems(page, problems)
     try:
         sign_up(page)
         page.keyboard.type("Find 3-bedroom homes in Portland under $700,000")
@@ -402,6 +468,7 @@ def test_listing_reply_is_readable_on_desktop_and_phone(
         else:
             expect(sidebar).to_be_visible()
             expect(last_answer(page).locator("thead")).to_be_visible()
+        assert problems == []
     finally:
         page.context.close()
 

@@ -77,6 +77,25 @@ def test_metrics_count_completed_failed_and_cancelled_replies(
     assert "estate_active_streams" in after
 
 
+def test_tool_names_the_model_makes_up_are_counted_as_unknown(
+    live: LiveServer, llm: ScriptedLLM
+) -> None:
+    """A model can name any tool; only tools the services offer become label values."""
+    llm.reset()
+    made_up = [f"invented_tool_{number}" for number in range(5)]
+    llm.script(Turn.tool_calls([(name, {}) for name in made_up]), Turn.text("Sorry."))
+    api = ApiClient(live.url, email="tool-labels@example.com")
+    before = scrape(live)
+    api.chat("use your tools").until_done()
+
+    after = scrape(live)
+    unknown = {"tool": "unknown", "outcome": "error"}
+    assert metric(after, "estate_tool_calls_total", **unknown) - metric(
+        before, "estate_tool_calls_total", **unknown
+    ) == len(made_up)
+    assert "invented_tool" not in after
+
+
 def test_metrics_are_summed_across_workers(tmp_path: Any, llm: ScriptedLLM) -> None:
     """Two gunicorn workers, one /metrics: prometheus-client's multi-process mode."""
     env = app_env(tmp_path, "sqlite", llm, METRICS_TOKEN=METRICS_TOKEN, WEB_CONCURRENCY="2")

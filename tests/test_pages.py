@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -47,3 +48,59 @@ def test_tokens_page_needs_a_login(client: FlaskClient, auth: AuthActions) -> No
     assert page.status_code == 200
     assert "API tokens" in page.get_data(as_text=True)
     assert "MCP access" in page.get_data(as_text=True)
+
+
+CSP_DIRECTIVES = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "frame-ancestors": "'none'",
+    "object-src": "'none'",
+}
+INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|<style|\son[a-z]+=", re.IGNORECASE)
+
+
+def assert_page_headers(response: Any) -> None:
+    """An HTML page: nosniff, a CSP that allows no inline script and no framing, and more."""
+    assert response.mimetype == "text/html"
+    headers = response.headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in headers["Content-Security-Policy"].split(";")
+    )
+    for directive, value in CSP_DIRECTIVES.items():
+        assert policy[directive] == value, directive
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert "unsafe-eval" not in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_pages_forbid_framing_and_inline_script(client: FlaskClient, auth: AuthActions) -> None:
+    html = {"Accept": "text/html"}
+    login = client.get("/auth/login", headers=html)
+    assert_page_headers(login)
+    auth.signup()
+    auth.browser_login()
+    for path in ("/", "/tokens"):
+        page = client.get(path, headers=html)
+        assert page.status_code == 200
+        assert_page_headers(page)
+        assert not INLINE.search(page.get_data(as_text=True)), path
+    missing = client.get("/no-such-page", headers=html)
+    assert missing.status_code == 404
+    assert_page_headers(missing)
+
+
+def test_json_and_static_responses_say_nosniff(client: FlaskClient) -> None:
+    responses = {
+        "health": client.get("/health"),
+        "error": client.get("/auth/me"),  # 401 in the error shape
+        "not found": client.get("/agents/conversations/nope"),
+        "script": client.get("/static/chat.js"),
+    }
+    for name, response in responses.items():
+        assert response.headers["X-Content-Type-Options"] == "nosniff", name
+    assert responses["error"].status_code == 401
+    assert responses["error"].get_json()["error"]["code"]

@@ -57,6 +57,11 @@ class Toolbox:
     def specs(self) -> list[dict[str, Any]]:
         return [tool.openai_spec() for tool in self.client.tools(self.user_id)]
 
+    def _label(self, name: str) -> str:
+        """The metric label of a tool the model named: a tool the services offer, else
+        "unknown" (the model may make names up, and each would be a new series)."""
+        return name if self.client.service_of(name) is not None else "unknown"
+
     def _call(self, request: ToolCallRequest) -> ToolFinished:
         started = time.monotonic()
         if request.arguments is None:
@@ -66,8 +71,9 @@ class Toolbox:
                 self.user_id, request.name, request.arguments, self.request_id
             )
         elapsed = time.monotonic() - started
-        TOOL_CALLS.labels(tool=request.name, outcome="ok" if result.ok else "error").inc()
-        TOOL_LATENCY.labels(tool=request.name).observe(elapsed)
+        tool = self._label(request.name)
+        TOOL_CALLS.labels(tool=tool, outcome="ok" if result.ok else "error").inc()
+        TOOL_LATENCY.labels(tool=tool).observe(elapsed)
         return ToolFinished(
             call_id=request.call_id,
             name=request.name,

@@ -14,7 +14,15 @@ from app.agent.loop import build_messages, run_agent
 from app.agent.toolbox import Toolbox
 from app.errors import ApiError
 from app.extensions import db
-from app.metrics import LLM_ERRORS, REPLIES, REPLY_DURATION, TTFT
+from app.metrics import (
+    ERROR_CODES,
+    LLM_ERRORS,
+    REPLIES,
+    REPLY_DURATION,
+    REPLY_STATUSES,
+    TTFT,
+    fixed_label,
+)
 from app.models import Conversation, Message, User, new_id
 from app.observability import request_id
 from app.streaming.broker import StreamInfo
@@ -148,12 +156,12 @@ def store_reply(outcome: Outcome) -> None:
 def _record(outcome: Outcome) -> None:
     """One log line and the metrics of a finished reply."""
     metrics = outcome.metrics
-    REPLIES.labels(status=outcome.status).inc()
+    REPLIES.labels(status=fixed_label(outcome.status, REPLY_STATUSES)).inc()
     REPLY_DURATION.observe(metrics["duration_ms"] / 1000)
     if metrics["ttft_ms"] is not None:
         TTFT.observe(metrics["ttft_ms"] / 1000)
     if outcome.error is not None:
-        LLM_ERRORS.labels(code=outcome.error.code).inc()
+        LLM_ERRORS.labels(code=fixed_label(outcome.error.code, ERROR_CODES)).inc()
     log.info(
         "reply finished",
         extra={

@@ -1,7 +1,9 @@
 """MCP's JSON-RPC messages at a stateless service: parse, route by protocol era, answer.
 
-Free of Flask and of HTTP status policy beyond the message itself: `McpProtocol.handle` takes
-the raw body and the request headers and returns a `Reply` (HTTP status and JSON body). Every
+Free of Flask and of HTTP status policy beyond the message itself: `parse_message` reads the
+raw body (a body that is not JSON, or is nested deeper than `MAX_JSON_DEPTH`, is a parse error),
+and `McpProtocol.respond` takes the parsed message and the request headers and returns a `Reply`
+(HTTP status and JSON body). Every
 message is read and written with the SDK's own models (`mcp_types`), per protocol version
 (`mcp_types.methods`), so what is accepted and what is sent is exactly what the spec's schema
 for that version allows.
@@ -81,6 +83,20 @@ MODERN_VERSIONS: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)
 SUPPORTED_VERSIONS: tuple[str, ...] = (*MODERN_VERSIONS, *HANDSHAKE_VERSIONS)
 VERSION_WITHOUT_HEADER = "2025-03-26"
 """What a request without `MCP-Protocol-Version` speaks (streamable HTTP, 2025-06-18)."""
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects accepted in a body; MCP messages need about 8."""
+REQUEST_METHODS: tuple[str, ...] = (
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+)
+"""The requests `McpProtocol` answers; any other method is -32601."""
+KNOWN_METHODS = frozenset(
+    {*REQUEST_METHODS, "notifications/initialized", "notifications/cancelled"}
+)
+"""The method names a metric label may carry; everything else is counted as "other"."""
 
 
 class RpcError(Exception):
@@ -141,14 +157,20 @@ class McpProtocol:
             "tools/list": self._list_tools,
             "tools/call": self._call_tool,
         }
+        assert set(self._handlers) == set(REQUEST_METHODS)
 
-    def handle(self, body: bytes, headers: Mapping[str, str], principal: Principal) -> Reply:
-        """The reply to one POST body. Raises `InsufficientScope` for the HTTP layer."""
+    def respond(
+        self,
+        decoded: Any,
+        message: JSONRPCRequest | JSONRPCNotification,
+        headers: Mapping[str, str],
+        principal: Principal,
+    ) -> Reply:
+        """The reply to one message from `parse_message`.
+
+        Raises `InsufficientScope` for the HTTP layer.
+        """
         headers = {name.lower(): value for name, value in headers.items()}
-        try:
-            decoded, message = parse_message(body)
-        except RpcError as error:
-            return error_reply(None, error, status=400)
         request_id = message.id if isinstance(message, JSONRPCRequest) else None
         header_version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
         if header_version is not None and header_version not in SUPPORTED_VERSIONS:
@@ -250,11 +272,20 @@ class McpProtocol:
 
 
 def parse_message(body: bytes) -> tuple[Any, JSONRPCRequest | JSONRPCNotification]:
-    """The decoded JSON and its envelope; one request or notification, nothing else."""
+    """The decoded JSON and its envelope; one request or notification, nothing else.
+
+    JSON nested deeper than `MAX_JSON_DEPTH` is refused as a parse error, whether `json.loads`
+    gives up on it (`RecursionError`) or the nesting is found after decoding: nothing later
+    (schema checks, pydantic, the tools) has to walk a structure deep enough to exhaust the
+    stack.
+    """
     try:
         decoded = json.loads(body)
     except (ValueError, RecursionError):
         raise RpcError(PARSE_ERROR, "Parse error") from None
+    if nesting_exceeds(decoded, MAX_JSON_DEPTH):
+        message = f"Parse error: JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        raise RpcError(PARSE_ERROR, message) from None
     # JSON-RPC 2.0: a notification is a request object without an "id" member.
     is_notification = isinstance(decoded, dict) and "id" not in decoded
     envelope = JSONRPCNotification if is_notification else JSONRPCRequest
@@ -263,6 +294,31 @@ def parse_message(body: bytes) -> tuple[Any, JSONRPCRequest | JSONRPCNotificatio
     except pydantic.ValidationError:
         message = "Body must be a single JSON-RPC request or notification object"
         raise RpcError(INVALID_REQUEST, message) from None
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether decoded JSON has arrays or objects nested more than `limit` deep (no recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def method_label(method: str | None) -> str:
+    """A metric label for a JSON-RPC method: known names as they are, else "other" ("none"
+    when there was no message), so callers cannot add label values."""
+    if method is None:
+        return "none"
+    return method if method in KNOWN_METHODS else "other"
 
 
 def modern_envelope_rejection(

@@ -7,11 +7,12 @@
 The blueprint owns the HTTP side; `app.mcp.protocol` owns the messages. A POST to `/mcp` is
 checked in this order: `Origin` (a browser page from elsewhere gets 403, against DNS
 rebinding), bearer token (401, or 403 without any of the service's scopes), content type and
-size (415, 413), then the JSON-RPC message
-itself; `tools/call` also needs the tool's scope (403). Requests are answered with
-`application/json`, one response per POST; there is no session and no SSE stream, so GET and
-DELETE are 405, which the spec allows. `/.well-known/oauth-protected-resource` is the RFC 9728
-document that 401 answers point to.
+size (415, 413), then the JSON-RPC message itself (a body that is not JSON, or is nested too
+deep, is -32700 with HTTP 400); `tools/call` also needs the tool's scope (403). Nothing reads
+the body before the token is checked, so the JSON-RPC method is known (to logs and metrics)
+only for authenticated requests. Requests are answered with `application/json`, one response
+per POST; there is no session and no SSE stream, so GET and DELETE are 405, which the spec
+allows. `/.well-known/oauth-protected-resource` is the RFC 9728 document that 401 answers point to.
 
 Settings come from `app.config` when the blueprint is registered:
 
@@ -47,7 +48,14 @@ from app.mcp.auth import (
     TokenVerifier,
     bearer_token,
 )
-from app.mcp.protocol import InsufficientScope, McpProtocol, ServerIdentity
+from app.mcp.protocol import (
+    InsufficientScope,
+    McpProtocol,
+    RpcError,
+    ServerIdentity,
+    error_reply,
+    parse_message,
+)
 from app.mcp.tools import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -157,18 +165,24 @@ def _post_message() -> Response:
     principal = _authenticate(service)
     if isinstance(principal, Response):
         return principal
+    g.mcp_subject = principal.subject
+    g.mcp_principal = principal  # from here on, the request is logged and counted as the user's
     refusal = _check_media_types()
     if refusal is not None:
         return refusal
     body = _read_body(service.max_body_bytes)
     if isinstance(body, Response):
         return body
-    g.mcp_subject = principal.subject
-    g.mcp_principal = principal
     try:
-        reply = service.protocol.handle(body, request.headers, principal)
-    except InsufficientScope as missing:
-        return _insufficient_scope(service, missing.scope)
+        decoded, message = parse_message(body)
+    except RpcError as error:
+        reply = error_reply(None, error, status=400)
+    else:
+        g.rpc_method = message.method[:64]  # for the access log; metrics use `method_label`
+        try:
+            reply = service.protocol.respond(decoded, message, request.headers, principal)
+        except InsufficientScope as missing:
+            return _insufficient_scope(service, missing.scope)
     if reply.body is None:
         return Response(status=reply.status)
     response = jsonify(reply.body)

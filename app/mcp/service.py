@@ -21,9 +21,11 @@ from werkzeug.exceptions import HTTPException
 from app.config import DEFAULT_INSTANCE
 from app.errors import json_error
 from app.mcp.dataset import install_sessions, make_engine
+from app.mcp.protocol import method_label
 from app.mcp.server import create_mcp_blueprint
 from app.mcp.tools import ToolRegistry
 from app.observability import configure_logging, init_metrics_endpoint, init_request_tracking
+from app.security_headers import init_security_headers
 
 MCP_REQUESTS = Counter(
     "estate_mcp_requests_total", "JSON-RPC requests to an MCP service.", ["method", "status"]
@@ -71,19 +73,17 @@ def _json_errors(app: Flask) -> None:
 
 
 def _count_rpc(app: Flask) -> None:
-    """The JSON-RPC method of each /mcp request, for the access log and the metrics."""
+    """Count the /mcp requests of authenticated callers, by JSON-RPC method and HTTP status.
 
-    @app.before_request
-    def _method() -> None:
-        if request.method == "POST" and request.path == "/mcp":
-            body = request.get_json(silent=True)
-            if isinstance(body, dict) and isinstance(body.get("method"), str):
-                g.rpc_method = body["method"][:64]
+    The labels come from fixed sets: the methods the server knows (anything else is "other")
+    and the statuses it answers with. Requests without a valid token are not counted (the
+    access log has them), so no anonymous caller can add a series; nothing here reads the body.
+    """
 
     @app.after_request
     def _count(response: Response) -> Response:
-        if request.path == "/mcp":
-            method = g.get("rpc_method") or "none"
+        if request.path == "/mcp" and g.get("mcp_principal") is not None:
+            method = method_label(g.get("rpc_method"))
             MCP_REQUESTS.labels(method=method, status=str(response.status_code)).inc()
         return response
 
@@ -104,6 +104,7 @@ def create_service_app(
     app.config.update(config)
     configure_logging(app.config["LOG_LEVEL"])
     init_request_tracking(app, config["SERVICE"], user_of=lambda: g.get("mcp_subject"))
+    init_security_headers(app)
     _count_rpc(app)
     _json_errors(app)
     engine = make_engine(app.config["DATABASE_URL"])
