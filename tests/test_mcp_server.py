@@ -126,7 +126,7 @@ def post(
     sent = {"Accept": "application/json, text/event-stream", **(headers or {})}
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
-    if isinstance(body, bytes | str):
+    if not isinstance(body, dict | list):  # bytes, text, or an iterator (sent chunked)
         sent.setdefault("Content-Type", "application/json")
         return requests.post(url, data=body, headers=sent, timeout=10)
     return requests.post(url, json=body, headers=sent, timeout=10)
@@ -335,6 +335,22 @@ def test_get_and_delete_are_405(url, token):
 def test_a_body_over_the_limit_is_413(url, token):
     response = post(url, b'{"pad": "' + b"x" * (1024 * 1024) + b'"}', token)
 
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_chunked_body_over_the_limit_is_413_too(url, token):
+    """No Content-Length: werkzeug stops reading at the limit, which once became a -32700."""
+
+    def chunks():
+        yield b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "pad": "'
+        for _ in range(16):
+            yield b"x" * (128 * 1024)
+        yield b'"}'
+
+    response = post(url, chunks(), token)
+
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
 

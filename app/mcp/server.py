@@ -250,9 +250,13 @@ def _authenticate(service: McpService) -> Principal | Response:
 def _read_body(limit: int) -> bytes | Response:
     request.max_content_length = limit
     try:
-        return request.get_data(cache=False)
-    except RequestEntityTooLarge:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:  # the announced length is over
+        body = None
+    # A chunked body is cut at the limit by werkzeug without a word: at the limit means over.
+    if body is None or (request.content_length is None and len(body) >= limit):
         return error_response(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+    return body
 
 
 # Responses ------------------------------------------------------------------------------------
