@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import quote
 
 import pytest
