@@ -18,14 +18,21 @@ from flask import (
     url_for,
 )
 from flask_jwt_extended import decode_token
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
 
 from app.auth import bp
 from app.auth.accounts import EmailTaken, authenticate, create_user
 from app.auth.forms import LoginForm, SignupForm
-from app.auth.identity import FORM_TYPES, bearer_token, issue_token, token_lifetime
+from app.auth.identity import (
+    FORM_TYPES,
+    bearer_token,
+    end_session,
+    issue_token,
+    start_session,
+    token_lifetime,
+)
 from app.auth.keys import service_tokens, signing_keys
 from app.auth.passwords import MIN_PASSWORD_LENGTH
 from app.errors import ApiError
@@ -119,7 +126,7 @@ def signup() -> Response | tuple[Response, int] | str | tuple[str, int]:
         except EmailTaken:
             form.email.errors.append("An account with this email exists. Log in instead?")
         else:
-            login_user(user)
+            start_session(user)
             flash("Welcome! Ask about homes or markets to get started.", "success")
             return redirect(url_for("chat.index"))
     status = 400 if request.method == "POST" else 200
@@ -141,7 +148,7 @@ def login() -> Response | tuple[Response, int] | str | tuple[str, int]:
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user)
+            start_session(user)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("Wrong email or password.")
         return render_template("auth/login.html", form=form), 401
@@ -162,7 +169,7 @@ def logout() -> Response | tuple[str, int]:
             record.revoked_at = datetime.now(UTC)
             db.session.commit()
         return "", 204
-    logout_user()
+    end_session()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
 
