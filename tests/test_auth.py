@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import jwt
+import pytest
+import redis
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask.testing import FlaskClient
@@ -329,3 +332,33 @@ def test_limiter_reads_json_too_deep_to_parse_as_no_email(app: Flask) -> None:
         deep_key = _account_key()
     with app.test_request_context("/auth/login", method="POST", json={}):
         assert deep_key == _account_key()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/errors.py (not this branch's) sets Retry-After to the whole window, and "
+    "Flask-Limiter keeps the larger of it and the real wait; passes once errors.py stops",
+)
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/signup"])
+def test_retry_after_on_a_login_or_signup_429_is_the_real_wait(
+    tmp_path: Path, redis_url: str, path: str
+) -> None:
+    client = limited_client(
+        tmp_path,
+        RATELIMIT_STORAGE_URI=redis_url,
+        LOGIN_RATE_LIMIT_ACCOUNT="2 per minute",
+        SIGNUP_RATE_LIMIT_ACCOUNT="2 per minute",
+    )
+    email = f"ann-{uuid.uuid4().hex[:8]}@example.com"  # Redis counts outlive one test
+    attempt = {"email": email, "password": "wrong-password"}
+    for _ in range(2):
+        assert client.post(path, json=attempt).status_code in {201, 401, 409}
+    # As if 50 of the minute's 60 seconds had passed: the account's count ends in 10 s.
+    store = redis.Redis.from_url(redis_url)
+    counts = list(store.scan_iter(f"*{email}*"))
+    assert counts
+    for key in counts:
+        store.expire(key, 10)
+    refused = client.post(path, json=attempt)
+    assert_error(refused, 429, "rate_limited")
+    assert 0 < int(refused.headers["Retry-After"]) <= 10
