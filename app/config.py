@@ -140,6 +140,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT_IP": env.get("LOGIN_RATE_LIMIT_IP", "20 per minute"),
         "LOGIN_RATE_LIMIT_ACCOUNT": env.get("LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute"),
         "SIGNUP_RATE_LIMIT_IP": env.get("SIGNUP_RATE_LIMIT_IP", "10 per minute"),
+        "SIGNUP_RATE_LIMIT_ACCOUNT": env.get("SIGNUP_RATE_LIMIT_ACCOUNT", "5 per minute"),
         "CHAT_RATE_LIMIT": env.get("CHAT_RATE_LIMIT", "30 per minute"),
         # MCP services
         "MCP_LISTINGS_URL": env.get("MCP_LISTINGS_URL", "").strip()

@@ -44,6 +44,12 @@ def iso(value: datetime | None) -> str | None:
 
 
 class User(UserMixin, db.Model):
+    """An account. Browser sessions carry `get_id()`, which names the session version too.
+
+    Logout raises `session_version`, so every session cookie issued before it, including a
+    copy someone saved, stops loading the user (the cookie itself is only signed, not stored).
+    """
+
     __tablename__ = "users"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -52,6 +58,11 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def get_id(self) -> str:
+        """What flask-login keeps in the session: `<id>:<session_version>`."""
+        return f"{self.id}:{self.session_version}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import jwt
+import pytest
+import redis
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.auth.identity import issue_token
+from app.auth.views import _account_key
 from app.extensions import db
 from app.models import User
 from tests.conftest import AuthActions, csrf_token, make_app
+from tests.test_errors import assert_error
 
 
 def test_signup_form_creates_account_and_logs_in(client: FlaskClient) -> None:
@@ -271,3 +276,89 @@ def test_tokens_survive_a_signing_key_rotation(tmp_path: Path, database_url: str
     )
     new_token = AuthActions(client).signup(email="new@example.com")
     assert jwt.get_unverified_header(new_token)["kid"] == kids[0]
+
+
+def limited_client(tmp_path: Path, **settings: str) -> FlaskClient:
+    """A client of an app with the rate limiter on (the database does not matter here)."""
+    database = f"sqlite:///{tmp_path / 'app.db'}"
+    app = next(make_app(tmp_path, database, RATELIMIT_ENABLED=True, **settings))
+    return app.test_client()
+
+
+def from_address(address: str) -> dict[str, str]:
+    return {"REMOTE_ADDR": address}
+
+
+def test_signups_are_throttled_per_account_and_per_address(tmp_path: Path) -> None:
+    client = limited_client(
+        tmp_path, SIGNUP_RATE_LIMIT_ACCOUNT="2 per minute", SIGNUP_RATE_LIMIT_IP="3 per minute"
+    )
+    # One email tried from new addresses each time, in any letter case: still one account.
+    statuses = [
+        client.post(
+            "/auth/signup",
+            json={"email": email, "password": "securepassword123"},
+            environ_base=from_address(f"10.0.0.{index}"),
+        ).status_code
+        for index, email in enumerate(["ann@example.com", "ANN@example.com", "Ann@Example.com"])
+    ]
+    assert statuses == [201, 409, 429]
+    refused = client.post(
+        "/auth/signup",
+        json={"email": "ann@example.com", "password": "securepassword123"},
+        environ_base=from_address("10.0.0.9"),
+    )
+    assert_error(refused, 429, "rate_limited")
+
+    # Many accounts from one address: the per-address limit.
+    statuses = [
+        client.post(
+            "/auth/signup",
+            json={"email": f"user{index}@example.com", "password": "securepassword123"},
+            environ_base=from_address("10.0.1.1"),
+        ).status_code
+        for index in range(4)
+    ]
+    assert statuses == [201, 201, 201, 429]
+
+
+def test_limiter_reads_json_too_deep_to_parse_as_no_email(app: Flask) -> None:
+    """The per-account limit reads the email before the view runs; deep JSON must not crash it."""
+    nested = "[" * 50_000 + "]" * 50_000
+    deep = app.test_request_context(
+        "/auth/login", method="POST", data=nested, content_type="application/json"
+    )
+    with deep:
+        deep_key = _account_key()
+    with app.test_request_context("/auth/login", method="POST", json={}):
+        assert deep_key == _account_key()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/errors.py (not this branch's) sets Retry-After to the whole window, and "
+    "Flask-Limiter keeps the larger of it and the real wait; passes once errors.py stops",
+)
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/signup"])
+def test_retry_after_on_a_login_or_signup_429_is_the_real_wait(
+    tmp_path: Path, redis_url: str, path: str
+) -> None:
+    client = limited_client(
+        tmp_path,
+        RATELIMIT_STORAGE_URI=redis_url,
+        LOGIN_RATE_LIMIT_ACCOUNT="2 per minute",
+        SIGNUP_RATE_LIMIT_ACCOUNT="2 per minute",
+    )
+    email = f"ann-{uuid.uuid4().hex[:8]}@example.com"  # Redis counts outlive one test
+    attempt = {"email": email, "password": "wrong-password"}
+    for _ in range(2):
+        assert client.post(path, json=attempt).status_code in {201, 401, 409}
+    # As if 50 of the minute's 60 seconds had passed: the account's count ends in 10 s.
+    store = redis.Redis.from_url(redis_url)
+    counts = list(store.scan_iter(f"*{email}*"))
+    assert counts
+    for key in counts:
+        store.expire(key, 10)
+    refused = client.post(path, json=attempt)
+    assert_error(refused, 429, "rate_limited")
+    assert 0 < int(refused.headers["Retry-After"]) <= 10

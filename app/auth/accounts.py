@@ -22,6 +22,7 @@ def normalise_email(email: str) -> str:
 
 def create_user(email: str, password: str, name: str = "") -> User:
     """Create and commit a user; raises EmailTaken for a duplicate in any letter case."""
+    g.signup_attempted = True  # counted by the per-account signup limit, taken or not
     email = normalise_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise EmailTaken(email)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Request, current_app, redirect, request, session, url_for
+from flask import Flask, Request, current_app, g, redirect, request, session, url_for
 from flask_jwt_extended import create_access_token, decode_token
+from flask_login import current_user, login_user, logout_user
 from jwt import PyJWTError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.auth.keys import signing_keys
 from app.errors import json_error, wants_html
@@ -55,10 +56,53 @@ def issue_token(user: User, *, name: str, kind: str, expires_in: timedelta) -> t
     return token, record
 
 
-def _user_from_session(user_id: str) -> User | None:
+def _user_from_session(session_id: str) -> User | None:
+    """The user of a session cookie, if the cookie is from the user's current session version.
+
+    `session_id` is `User.get_id()` as it was at login; a cookie from before the user's last
+    logout (or from before session versions existed) names an older version and is refused.
+    """
     if bearer_token(request):
         return None  # the token decides, see the module docstring
-    return db.session.get(User, user_id)
+    user_id, _, version = session_id.partition(":")
+    user = db.session.get(User, user_id)
+    if user is None or version != str(user.session_version):
+        return None
+    return user
+
+
+def _clear_session() -> None:
+    """Empty the session, its CSRF token included (flask-wtf also keeps the signed one in `g`)."""
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
+def start_session(user: User) -> None:
+    """Log `user` in on a fresh session: nothing of the one before login carries over.
+
+    A new CSRF token in particular: one handed out before login (perhaps to someone else at
+    the same browser) must not be good for the logged-in session.
+    """
+    _clear_session()
+    login_user(user)
+
+
+def end_session() -> None:
+    """Log out on the server: every session cookie the user was given so far is refused.
+
+    The cookie is only signed, not stored, so a copy saved before logout would otherwise keep
+    working. Raising the user's session version ends it, and the user's sessions in other
+    browsers with it.
+    """
+    if current_user.is_authenticated:
+        db.session.execute(
+            update(User)
+            .where(User.id == current_user.id)
+            .values(session_version=User.session_version + 1)
+        )
+        db.session.commit()
+    _clear_session()
+    logout_user()
 
 
 def _user_from_bearer(req: Request) -> User | None:

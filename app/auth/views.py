@@ -18,14 +18,22 @@ from flask import (
     url_for,
 )
 from flask_jwt_extended import decode_token
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_limiter import RouteLimit
+from flask_login import current_user, login_required
 from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
 
 from app.auth import bp
 from app.auth.accounts import EmailTaken, authenticate, create_user
 from app.auth.forms import LoginForm, SignupForm
-from app.auth.identity import FORM_TYPES, bearer_token, issue_token, token_lifetime
+from app.auth.identity import (
+    FORM_TYPES,
+    bearer_token,
+    end_session,
+    issue_token,
+    start_session,
+    token_lifetime,
+)
 from app.auth.keys import service_tokens, signing_keys
 from app.auth.passwords import MIN_PASSWORD_LENGTH
 from app.errors import ApiError
@@ -40,20 +48,40 @@ def _is_api_post() -> bool:
 
 
 def _account_key() -> str:
-    """Rate-limit key for one account: the email being tried, whatever the client's IP."""
-    data = request.get_json(silent=True) if request.is_json else request.form
+    """Rate-limit key for one account: the email being tried, whatever the client's IP.
+
+    It runs before the view, on any body: one that cannot be read (even JSON nested too deep
+    for the parser, which raises RecursionError) counts as naming no email, and the view
+    answers it.
+    """
+    try:
+        data = request.get_json(silent=True) if request.is_json else request.form
+    except RecursionError:
+        data = None
     email = data.get("email") if isinstance(data, dict) else None
-    return f"login:{str(email or '').strip().lower()}"
+    return f"account:{str(email or '').strip().lower()}"
+
+
+def _per_account(setting: str, attempted: str) -> RouteLimit:
+    """A limit on `setting` per account, counting only requests that flagged `g.<attempted>`.
+
+    Requests that never get as far as an account (a body with no valid email) cost nothing.
+    """
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        key_func=_account_key,
+        methods=["POST"],
+        deduct_when=lambda response: bool(g.get(attempted)),
+    )
 
 
 login_limits = [
     limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_IP"], methods=["POST"]),
-    limiter.limit(
-        lambda: current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"],
-        key_func=_account_key,
-        methods=["POST"],
-        deduct_when=lambda response: bool(g.get("login_failed")),
-    ),
+    _per_account("LOGIN_RATE_LIMIT_ACCOUNT", "login_failed"),
+]
+signup_limits = [
+    limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT_IP"], methods=["POST"]),
+    _per_account("SIGNUP_RATE_LIMIT_ACCOUNT", "signup_attempted"),
 ]
 
 
@@ -100,7 +128,8 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/auth/signup", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT_IP"], methods=["POST"])
+@signup_limits[0]
+@signup_limits[1]
 def signup() -> Response | tuple[Response, int] | str | tuple[str, int]:
     if _is_api_post():
         body = parse_body(SignupBody)
@@ -119,7 +148,7 @@ def signup() -> Response | tuple[Response, int] | str | tuple[str, int]:
         except EmailTaken:
             form.email.errors.append("An account with this email exists. Log in instead?")
         else:
-            login_user(user)
+            start_session(user)
             flash("Welcome! Ask about homes or markets to get started.", "success")
             return redirect(url_for("chat.index"))
     status = 400 if request.method == "POST" else 200
@@ -141,7 +170,7 @@ def login() -> Response | tuple[Response, int] | str | tuple[str, int]:
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user)
+            start_session(user)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("Wrong email or password.")
         return render_template("auth/login.html", form=form), 401
@@ -162,7 +191,7 @@ def logout() -> Response | tuple[str, int]:
             record.revoked_at = datetime.now(UTC)
             db.session.commit()
         return "", 204
-    logout_user()
+    end_session()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
 
