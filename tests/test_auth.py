@@ -334,11 +334,6 @@ def test_limiter_reads_json_too_deep_to_parse_as_no_email(app: Flask) -> None:
         assert deep_key == _account_key()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/errors.py (not this branch's) sets Retry-After to the whole window, and "
-    "Flask-Limiter keeps the larger of it and the real wait; passes once errors.py stops",
-)
 @pytest.mark.parametrize("path", ["/auth/login", "/auth/signup"])
 def test_retry_after_on_a_login_or_signup_429_is_the_real_wait(
     tmp_path: Path, redis_url: str, path: str
