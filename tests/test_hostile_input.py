@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from app.chat.replies import ChatBody
 from app.errors import ApiError
 from app.validation import parse_body
-from tests.conftest import AuthActions, make_app
+from tests.conftest import AuthActions, csrf_token, make_app
 from tests.test_errors import assert_error
 
 NESTED = "[" * 50_000 + "]" * 50_000
@@ -44,6 +44,21 @@ def test_control_characters_in_auth_bodies_are_400_naming_the_field(client: Flas
         "/auth/signup", json={"email": "n\u0007ew@example.com", "password": "x" * 9}
     )
     field_error(signup_email, "email")
+
+
+def test_control_characters_in_the_html_forms_are_shown_not_stored(client: FlaskClient) -> None:
+    token = csrf_token(client, "/auth/signup")
+    form = {
+        "email": "form@example.com",
+        "password": "x" * 9,
+        "name": "A\u0000",
+        "csrf_token": token,
+    }
+    signup = client.post("/auth/signup", data=form, headers={"Accept": "text/html"})
+    assert signup.status_code == 400 and "control characters" in signup.get_data(as_text=True)
+    form = {"email": "a@example.com\u0000", "password": "x" * 9, "csrf_token": token}
+    login = client.post("/auth/login", data=form, headers={"Accept": "text/html"})
+    assert login.status_code == 400 and "control characters" in login.get_data(as_text=True)
 
 
 def test_control_characters_in_api_bodies_are_400_naming_the_field(
