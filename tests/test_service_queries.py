@@ -364,3 +364,33 @@ def test_report_to_an_unreachable_smtp_server_is_a_tool_error(listings_db, tmp_p
     settings_ = ReportSettings(smtp_url=f"smtp://127.0.0.1:{_free_port()}", timeout=2)
     with pytest.raises(ToolError, match="could not be sent"):
         send_report(found, "agent@example.com", settings_)
+
+
+_argument_values = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from([1e30, -1e30, 1e308, 2**63, -(2**63) - 1, 0.5, -1])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(["Portland", "Boise, ID", "L100001", "a@example.com", "\u0000"])
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_no_generated_arguments_make_a_tool_fail_unexpectedly(listings_app, analytics_app, data):
+    """Bad arguments are named in the error, never "failed unexpectedly" (offset 1e30 once was)."""
+    tools = [(listings_app, tool) for tool in listings_tools]
+    tools += [(analytics_app, tool) for tool in analytics_tools]
+    app, tool = data.draw(st.sampled_from(tools), label="tool")
+    names = sorted(tool.definition().input_schema.get("properties", {}))
+    values = _argument_values | st.lists(_argument_values, max_size=4)
+    arguments = data.draw(st.dictionaries(st.sampled_from(names), values), label="arguments")
+    with app.app_context():
+        result = tool.call(arguments)
+    assert "failed unexpectedly" not in result.content[0].text, (tool.name, arguments)
