@@ -18,7 +18,7 @@ run: install
 	$(BIN)/flask --app wsgi setup
 	$(BIN)/flask --app mcp_listings.wsgi setup
 	$(BIN)/flask --app mcp_analytics.wsgi setup
-	exec scripts/serve
+	exec $(BIN)/python scripts/serve
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS) || { rc=$$?; \
