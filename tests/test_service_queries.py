@@ -391,11 +391,9 @@ _TOOLS += [("analytics", tool.name) for tool in analytics_tools]
 def test_no_generated_arguments_make_a_tool_fail_unexpectedly(
     listings_app, analytics_app, service, name, data
 ):
-    """Bad arguments are named in the error, never "failed unexpectedly" (offset 1e30 once was)."""
-    app, registry = (
-        (listings_app, listings_tools) if service == "listings" else (analytics_app, analytics_tools)
-    )
-    tool = registry.get(name)
+    """Bad arguments are named in the error, never "failed unexpectedly" (offset 2**63 was)."""
+    app = listings_app if service == "listings" else analytics_app
+    tool = (listings_tools if service == "listings" else analytics_tools).get(name)
     names = sorted(tool.definition().input_schema.get("properties", {}))
     # One hostile value at a time: several would mostly stop at the first bad field.
     field = data.draw(st.sampled_from(names), label="field")
