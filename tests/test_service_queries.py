@@ -366,7 +366,6 @@ def test_report_to_an_unreachable_smtp_server_is_a_tool_error(listings_db, tmp_p
         send_report(found, "agent@example.com", settings_)
 
 
-
 _big_numbers = st.sampled_from([1e30, -1e30, 1e308, 2**63, -(2**63) - 1, 10**40, 0.5, -1])
 _argument_values = (
     _big_numbers
