@@ -13,13 +13,29 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
 
-from tests.conftest import delete_redis_keys, free_port, postgres_url, redis_test_url
+from app import create_app
+from app.chat.replies import ReplyLeases, store_reply
+from app.extensions import db
+from app.models import Message, UTCDateTime, new_id
+from app.streaming.broker import StreamInfo
+from app.streaming.runner import GENERATION_LOST, Outcome
+from tests.conftest import (
+    app_config,
+    delete_redis_keys,
+    free_port,
+    postgres_url,
+    redis_test_url,
+)
 from tests.live import ApiClient, LiveServer, SseEvent, SseStream, app_env, start_app
 from tests.llm_server import ScriptedLLM, Turn
 from tests.test_scale_out import kill_hard
@@ -230,3 +246,92 @@ def test_killed_server_reply_is_stored_as_generation_lost_after_restart(
         # Redis still had the events written before the kill (the last few milliseconds' may
         # not have reached it): the text so far is kept.
         assert reply["content"].startswith("partial")
+
+
+# --- the database side -------------------------------------------------------------------------
+
+
+def insert_row(connection: sa.Connection, table: str, **values: Any) -> None:
+    """A row written with these columns only: the schema may be older than the models."""
+    columns = [
+        sa.column(name, UTCDateTime() if isinstance(value, datetime) else None)
+        for name, value in values.items()
+    ]
+    connection.execute(sa.table(table, *columns).insert().values(**values))
+
+
+def insert_streaming_reply(app: Flask) -> StreamInfo:
+    """A user, a conversation and a reply being written, with the columns of the first schema."""
+    now = datetime.now(UTC)
+    info = StreamInfo(new_id(), new_id(), new_id(), new_id())
+    with app.app_context(), db.engine.begin() as connection:
+        insert_row(
+            connection,
+            "users",
+            id=info.user_id,
+            email=f"{info.user_id}@example.com",
+            name="",
+            password_hash="x",
+            created_at=now,
+        )
+        insert_row(
+            connection,
+            "conversations",
+            id=info.conversation_id,
+            user_id=info.user_id,
+            title="t",
+            created_at=now,
+            updated_at=now,
+        )
+        insert_row(
+            connection,
+            "messages",
+            id=info.message_id,
+            conversation_id=info.conversation_id,
+            seq=2,
+            role="assistant",
+            content="",
+            status="streaming",
+            stream_id=info.stream_id,
+            created_at=now,
+        )
+    return info
+
+
+def outcome(info: StreamInfo, status: str, text: str, error: Any = None) -> Outcome:
+    metrics = {"ttft_ms": None, "duration_ms": 1, "chunks": 0, "tool_calls": 0}
+    return Outcome(info, status, text, [], metrics, error)
+
+
+def test_the_first_closer_of_a_reply_wins(app: Flask) -> None:
+    """A reply closed as lost by another process is not overwritten by its writer, if that
+    one turns out to be alive after all (and the other way round)."""
+    info = insert_streaming_reply(app)
+    with app.app_context():
+        store_reply(outcome(info, "failed", "so far", GENERATION_LOST))
+        store_reply(outcome(info, "completed", "the whole answer"))
+        message = db.session.get(Message, info.message_id)
+        assert message is not None
+        assert (message.status, message.error, message.content) == (
+            "failed",
+            "generation_lost",
+            "so far",
+        )
+        assert message.to_dict()["error"] == "generation_lost"
+
+
+def test_replies_left_streaming_before_leases_existed_are_found_lost(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Replies that a dead process left `streaming` before this release are closed too."""
+    app = create_app(app_config(tmp_path, database_url))
+    try:
+        with app.app_context():
+            upgrade(revision="0001_initial")
+        info = insert_streaming_reply(app)
+        with app.app_context():
+            upgrade()
+            assert [found.message_id for found, _ in ReplyLeases().expired()] == [info.message_id]
+    finally:
+        with app.app_context():
+            db.engine.dispose()
