@@ -365,6 +365,8 @@ class Runner:
         deadline = time.monotonic() + timeout
         while self.local and time.monotonic() < deadline:
             running = [g.greenlet for g in self.local.values() if g.greenlet is not None]
+            if not running:
+                break
             gevent.joinall(running, timeout=deadline - time.monotonic())
         if self.local:
             log.warning("%d replies were still running at shutdown", len(self.local))
