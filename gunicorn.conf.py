@@ -14,7 +14,7 @@ import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3000')}"
-worker_class = "gunicorn_worker.JsonErrorGeventWorker"
+worker_class = "gunicorn_worker.GeventWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 # Each open event stream holds one connection: allow many per worker.
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "2000"))

@@ -100,7 +100,7 @@ def _init_extensions(app: Flask) -> None:
 def _init_chat(app: Flask) -> None:
     """The broker, the runner, the MCP client and the LLM provider: one of each per process."""
     from app.agent import make_provider
-    from app.chat.replies import store_reply
+    from app.chat.replies import ReplyLeases, store_reply
     from app.mcp.client import McpClient
     from app.metrics import BrokerCollector
     from app.streaming.broker import Broker, MemoryBroker
@@ -118,7 +118,7 @@ def _init_chat(app: Flask) -> None:
     else:
         broker = MemoryBroker(replay_ttl=app.config["SSE_REPLAY_TTL"])
     app.extensions["broker"] = broker
-    app.extensions["runner"] = Runner(app, broker, store_reply)
+    app.extensions["runner"] = Runner(app, broker, store_reply, ReplyLeases())
     tokens = app.extensions["service_tokens"]
     app.extensions["mcp_client"] = McpClient(
         tokens.audiences,

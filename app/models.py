@@ -133,11 +133,21 @@ class Message(db.Model):
 
     `seq` orders messages within a conversation even when two share a timestamp. An assistant
     message carries its tool calls and how its stream ended in `status` (completed, cancelled,
-    failed, timeout, interrupted); user messages are always "completed".
+    failed, timeout, interrupted), with the `error` code it ended with, if any; user messages are
+    always "completed".
+
+    While its reply is written an assistant message is `streaming` and holds a lease,
+    `lease_expires_at`, which the process writing it renews (app/streaming/runner.py). A lease
+    that runs out means that process died: any process then stores the reply as failed with
+    `generation_lost`, whichever broker runs. The lease is cleared when the reply is stored.
     """
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_seq", "conversation_id", "seq"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_seq", "conversation_id", "seq"),
+        Index("ix_messages_stream_id", "stream_id"),  # a reader back after its worker died
+        Index("ix_messages_lease_expires_at", "lease_expires_at"),  # the sweep of lost replies
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
@@ -148,6 +158,8 @@ class Message(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="completed")
     stream_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -161,5 +173,6 @@ class Message(db.Model):
             "status": self.status,
             "stream_id": self.stream_id,
             "metrics": self.metrics,
+            "error": self.error,
             "created_at": iso(self.created_at),
         }

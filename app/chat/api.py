@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request, url_for
+import gevent
+from flask import Flask, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from pydantic import BaseModel, Field, field_validator
@@ -11,16 +12,26 @@ from sqlalchemy import select
 from app.chat import bp
 from app.chat.replies import (
     ChatBody,
+    StoredReply,
     agent_run_for,
     begin_turn,
     owned_conversation,
+    stored_reply,
 )
 from app.errors import ApiError, json_error
 from app.extensions import db, limiter
 from app.models import Conversation, Message
 from app.streaming.broker import Broker, BrokerError, StreamInfo
-from app.streaming.reader import nothing_left, sse_stream, text_stream
-from app.streaming.runner import Runner
+from app.streaming.reader import (
+    Batches,
+    closing_events,
+    nothing_left,
+    sse_body,
+    sse_stream,
+    text_body,
+    text_stream,
+)
+from app.streaming.runner import GENERATION_LOST, Runner
 from app.streaming.sse import parse_last_event_id
 from app.validation import parse_body
 
@@ -31,6 +42,7 @@ chat_limit = limiter.limit(
     key_func=lambda: f"chat:{current_user.id}",
     deduct_when=lambda response: response.status_code < 400,
 )
+LEASE_POLL = 1.0  # seconds between looks at a reply whose writer may have died
 
 
 def _broker() -> Broker:
@@ -131,12 +143,67 @@ def create_stream() -> ResponseReturnValue:
 @login_required
 def follow_stream(stream_id: str) -> Response:
     """Replay after `Last-Event-ID`, then follow; 204 (EventSource stops) if nothing is left."""
+    if _broker().info(stream_id) is None:  # perhaps it died with its worker: ask the database
+        return _stream_of_a_dead_worker(stream_id, _after(stream_id))
     info = _owned_stream(stream_id)
-    last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
-    after = parse_last_event_id(last_event_id, stream_id)
+    after = _after(stream_id)
     if nothing_left(_broker(), stream_id, after):
         return Response(status=204)
     return _stream_response(info, after)
+
+
+def _after(stream_id: str) -> int:
+    last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    return parse_last_event_id(last_event_id, stream_id)
+
+
+def _stream_of_a_dead_worker(stream_id: str, after: int) -> Response:
+    """The end of a reply whose stream no broker has, for a reader coming back to it.
+
+    With the in-process broker a killed worker's streams die with it, and the browser's
+    EventSource retries on the restarted worker. If the database has this user's reply as lost,
+    or still `streaming` (its lease then runs out within seconds, or its writer finishes), the
+    reader gets the `error` and `done` it missed, numbered on from its `Last-Event-ID`, instead
+    of a 404; keep-alives hold it meanwhile. Other ended replies stay 404, as before: their
+    text is in the conversation.
+    """
+    reply = stored_reply(current_user.id, stream_id)  # the `id` converter vetted the id
+    if reply is None or (reply.status != "streaming" and reply.error != GENERATION_LOST.code):
+        raise ApiError(404, "No such stream (it may have expired; see the conversation history).")
+    batches = _ending_of(reply, after, current_app._get_current_object(), _runner())
+    db.session.remove()  # the wait may last seconds: give the connection back now
+    if _wants_text():
+        response = Response(text_body(batches), mimetype="text/plain")
+    else:
+        body = sse_body(stream_id, batches, current_app.config["SSE_RETRY"])
+        response = Response(body, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.headers["X-Stream-Id"] = stream_id
+    return response
+
+
+def _ending_of(reply: StoredReply, after: int, app: Flask, runner: Runner) -> Batches:
+    """Keep-alives while the reply is `streaming` (closing it as lost once its lease ran out),
+    then its closing events."""
+    info = reply.info
+    current: StoredReply | None = reply
+    while current is not None and current.status == "streaming":
+        if current.lease_expired:
+            runner.close_orphan(info, current.age_s)
+        yield None
+        gevent.sleep(LEASE_POLL)
+        with app.app_context():
+            current = stored_reply(info.user_id, info.stream_id)
+    if current is None:  # the conversation was deleted meanwhile
+        yield closing_events(info, after, "stream_lost", "This reply no longer exists.")
+        return
+    if current.error == GENERATION_LOST.code:
+        message = GENERATION_LOST.message
+    else:
+        message = "The reply ended with an error; see the conversation history."
+    status = "cancelled" if current.status == "interrupted" else current.status
+    yield closing_events(info, after, current.error, message, status)
 
 
 @bp.post("/agents/streams/<id:stream_id>/cancel")

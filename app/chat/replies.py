@@ -1,9 +1,16 @@
-"""Starting a reply and storing it: the database side of a chat turn."""
+"""Starting a reply and storing it: the database side of a chat turn.
+
+A reply's placeholder message is `streaming`, with a lease that the process writing it renews
+(`ReplyLeases`, called by the runner's housekeeper). Every way a reply ends, its writer storing
+it or another process finding the lease run out, is one conditional UPDATE of a `streaming`
+message: the first to close a reply wins, and the other changes nothing.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from flask import current_app
@@ -30,6 +37,10 @@ from app.streaming.runner import Outcome
 from app.validation import Body
 
 TITLE_CHARS = 60
+# How long a reply's lease lasts without renewal. The runner renews it every few seconds
+# (HOUSEKEEPING_INTERVAL); a reply whose process died is closed at most this long plus one
+# housekeeping interval after the death, within the contract's SSE_DETACH_GRACE + 15 s.
+LEASE_SECONDS = 10.0
 log = logging.getLogger(__name__)
 
 
@@ -110,6 +121,7 @@ def begin_turn(user: User, body: ChatBody) -> tuple[StreamInfo, list[dict[str, s
         content="",
         status="streaming",
         stream_id=info.stream_id,
+        lease_expires_at=lease_end(),
     )
     db.session.add(
         Message(conversation_id=conversation.id, seq=last_seq + 1, role="user", content=message)
@@ -138,19 +150,102 @@ def agent_run_for(user_id: str, history: list[dict[str, str]], message: str) -> 
 
 
 def store_reply(outcome: Outcome) -> None:
-    """Write how the reply ended into its placeholder message."""
-    db.session.execute(  # one UPDATE; nothing if the conversation was deleted meanwhile
+    """Write how the reply ended into its placeholder message, unless it was closed already.
+
+    One UPDATE of a message still `streaming`: nothing if the conversation was deleted
+    meanwhile, or if another closer (a process that found its lease run out) came first.
+    """
+    stored = db.session.execute(
         update(Message)
-        .where(Message.id == outcome.info.message_id)
+        .where(Message.id == outcome.info.message_id, Message.status == "streaming")
         .values(
             content=outcome.text,
             tool_calls=outcome.tool_calls,
             status=outcome.status,
             metrics=outcome.metrics,
+            error=outcome.error.code if outcome.error else None,
+            lease_expires_at=None,
         )
     )
     db.session.commit()
-    _record(outcome)
+    if stored.rowcount:
+        _record(outcome)
+
+
+def lease_end() -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS)
+
+
+class ReplyLeases:
+    """The leases of replies being written, in the messages table (the runner's `Leases`).
+
+    A broker-independent liveness record: with the in-process broker a killed worker takes its
+    streams with it, and even Redis may have lost them, but the database still knows which
+    replies were being written and until when their writer was alive. Renewal is one UPDATE per
+    housekeeping interval per process, however many replies it writes.
+    """
+
+    def renew(self, message_ids: list[str]) -> None:
+        db.session.execute(
+            update(Message)
+            .where(Message.id.in_(message_ids), Message.status == "streaming")
+            .values(lease_expires_at=lease_end())
+        )
+        db.session.commit()
+
+    def expired(self, limit: int = 100) -> list[tuple[StreamInfo, float]]:
+        """Replies still `streaming` whose lease ran out, with their age in seconds."""
+        now = datetime.now(UTC)
+        rows = db.session.execute(
+            select(Message, Conversation.user_id)
+            .join(Conversation, Message.conversation_id == Conversation.id)
+            .where(Message.status == "streaming", Message.lease_expires_at < now)
+            .limit(limit)
+        ).all()
+        return [(_info(message, user_id), _age(message, now)) for message, user_id in rows]
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    """What the database knows of a reply, for a reader whose stream the broker has not."""
+
+    info: StreamInfo
+    status: str
+    error: str | None
+    lease_expired: bool
+    age_s: float
+
+
+def stored_reply(user_id: str, stream_id: str) -> StoredReply | None:
+    """The reply of `stream_id` if it is this user's (by the stream id index), else None."""
+    row = db.session.execute(
+        select(Message, Conversation.user_id)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(Message.stream_id == stream_id, Message.role == "assistant")
+    ).first()
+    if row is None or row[1] != user_id:
+        return None
+    message, now = row[0], datetime.now(UTC)
+    return StoredReply(
+        info=_info(message, user_id),
+        status=message.status,
+        error=message.error,
+        lease_expired=message.lease_expires_at is not None and message.lease_expires_at < now,
+        age_s=_age(message, now),
+    )
+
+
+def _info(message: Message, user_id: str) -> StreamInfo:
+    return StreamInfo(
+        stream_id=message.stream_id or "",
+        user_id=user_id,
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
+
+
+def _age(message: Message, now: datetime) -> float:
+    return max((now - message.created_at).total_seconds(), 0.0)
 
 
 def _record(outcome: Outcome) -> None:

@@ -87,6 +87,10 @@ class Broker(Protocol):
     def on_lost(self, handler: LostHandler) -> None:
         """Register the handler that closes a stream whose producer died (its lease expired)."""
 
+    def sweep_lost(self) -> None:
+        """Close the streams whose producer died while nobody was reading them (the runner's
+        housekeeper calls this every few seconds in every process)."""
+
     def active_for(self, user_id: str) -> int:
         """Streams of this user still being generated, in every process."""
 
@@ -230,6 +234,10 @@ class MemoryBroker:
 
     def on_lost(self, handler: LostHandler) -> None:
         """Never called: see `watch`."""
+
+    def sweep_lost(self) -> None:
+        """Nothing to do: the streams of a dead process died with it. Their replies are closed
+        from the database leases (app/streaming/runner.py)."""
 
     def active_for(self, user_id: str) -> int:
         self._sweep()

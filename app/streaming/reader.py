@@ -34,15 +34,22 @@ def nothing_left(broker: Broker, stream_id: str, after: int) -> bool:
     return progress is not None and progress[1] and after >= progress[0]
 
 
-def _closing(info: StreamInfo, after: int, code: str, message: str) -> list[Event]:
-    """An `error` and a `done` written by the reader itself, numbered on from the client's."""
-    error = {"code": code, "message": message, "retryable": True}
+def closing_events(
+    info: StreamInfo, after: int, code: str | None, message: str, status: str = "failed"
+) -> list[Event]:
+    """An `error` (if `code`) and a `done` written by the reader itself, numbered on from the
+    client's."""
+    events = []
+    if code is not None:
+        error = {"code": code, "message": message, "retryable": True}
+        events.append(Event(after + 1, "error", encode(error)))
     done = {
-        "status": "failed",
+        "status": status,
         "conversation_id": info.conversation_id,
         "message_id": info.message_id,
     }
-    return [Event(after + 1, "error", encode(error)), Event(after + 2, "done", encode(done))]
+    events.append(Event(after + len(events) + 1, "done", encode(done)))
+    return events
 
 
 def follow_events(
@@ -72,7 +79,7 @@ def follow_events(
                 failing_since = failing_since or now
                 if now - failing_since >= BROKER_PATIENCE:
                     log.warning("reader of stream %s gives up: %s", stream_id, error)
-                    yield _closing(
+                    yield closing_events(
                         info,
                         after,
                         "stream_unavailable",
@@ -85,7 +92,7 @@ def follow_events(
                 continue
             failing_since = None
             if events is None:  # vanished before its `done` (Redis lost it)
-                yield _closing(
+                yield closing_events(
                     info,
                     after,
                     "stream_lost",
@@ -107,17 +114,28 @@ def follow_events(
             log.warning("could not detach a reader of stream %s: %s", stream_id, error)
 
 
+Batches = Iterator[list[Event] | None]  # batches of events; None: a keep-alive is due
+
+
 def sse_stream(
     broker: Broker, info: StreamInfo, after: int, *, keepalive: float, retry_ms: int
 ) -> Iterator[str]:
-    yield retry_field(retry_ms)
-    for batch in follow_events(broker, info, after, keepalive):
-        yield KEEPALIVE if batch is None else "".join(e.frame(info.stream_id) for e in batch)
+    return sse_body(info.stream_id, follow_events(broker, info, after, keepalive), retry_ms)
 
 
 def text_stream(broker: Broker, info: StreamInfo, after: int, *, keepalive: float) -> Iterator[str]:
+    return text_body(follow_events(broker, info, after, keepalive))
+
+
+def sse_body(stream_id: str, batches: Batches, retry_ms: int) -> Iterator[str]:
+    yield retry_field(retry_ms)
+    for batch in batches:
+        yield KEEPALIVE if batch is None else "".join(e.frame(stream_id) for e in batch)
+
+
+def text_body(batches: Batches) -> Iterator[str]:
     """Plain text for terminals: the reply's text, an `[error: …]` line if any, `[done: …]`."""
-    for batch in follow_events(broker, info, after, keepalive):
+    for batch in batches:
         if batch is None:
             continue
         out: list[str] = []

@@ -24,12 +24,15 @@ next `publish`, and `finish` waits until the stream's events are written.
 
 Readers elsewhere block in XREAD for at most READ_SLICE at a time; between slices they look at the
 producer's lease, and the first reader to find it expired on a stream that is not done closes
-the stream through the `on_lost` handler. Every Redis call goes through redis-py's sockets,
-which gevent's monkey-patching makes cooperative: a blocked XREAD, or a slow Redis, suspends
-only its own greenlet. Each following reader holds one pooled connection while it blocks, so a
-process needs about as many Redis connections as it has open streams: the pool holds up to
-`REDIS_MAX_CONNECTIONS` (2500, above gunicorn's 2000 connections per worker), and Redis's
-`maxclients` (10000 by default) bounds the total over every process.
+the stream through the `on_lost` handler. Streams nobody reads are closed the same way by
+`sweep_lost`, which the runner's housekeeper calls every few seconds in every process.
+
+Every Redis call goes through redis-py's sockets, which gevent's monkey-patching makes
+cooperative: a blocked XREAD, or a slow Redis, suspends only its own greenlet. Each following
+reader holds one pooled connection while it blocks, so a process needs about as many Redis
+connections as it has open streams: the pool holds up to `REDIS_MAX_CONNECTIONS` (2500, above
+gunicorn's 2000 connections per worker), and Redis's `maxclients` (10000 by default) bounds the
+total over every process.
 """
 
 from __future__ import annotations
@@ -62,7 +65,6 @@ log = logging.getLogger(__name__)
 
 LEASE_TTL = 5  # seconds a producer's or a process's lease lasts without renewal
 HEARTBEAT_INTERVAL = 1.0  # how often a process renews its own lease
-SWEEP_EVERY = 5  # heartbeats between looks for lost streams that nobody reads
 READ_SLICE = 1.0  # longest single XREAD BLOCK: how soon a quiet reader notices a dead producer
 READ_BATCH = 500  # events per XREAD
 WRITE_INTERVAL = 0.01  # seconds the writer gathers events before a pipeline (readers here
@@ -175,23 +177,25 @@ class RedisBroker:
         ]
 
     def _heartbeat(self) -> None:
-        beats = 0
         while True:
             gevent.sleep(HEARTBEAT_INTERVAL)
-            beats += 1
             try:
                 self.redis.set(self._key("node", self.node), "1", ex=self.lease_ttl)
-                if beats % SWEEP_EVERY == 0:
-                    self._sweep_lost()
-            except (redis.RedisError, BrokerError) as error:
+            except redis.RedisError as error:
                 log.warning("redis broker heartbeat failed: %s", error)
 
-    def _sweep_lost(self) -> None:
-        """Close streams whose producer died while nobody was reading them."""
-        stream_ids = list(self.redis.smembers(self._key("active")))
-        if not stream_ids:
-            return
-        leases = self.redis.mget([self._stream_key(s, "lease") for s in stream_ids])
+    def sweep_lost(self) -> None:
+        """Close streams whose producer died while nobody was reading them.
+
+        Called by the runner's housekeeper, which every process runs from its start: after
+        every process was killed, the restarted ones close the streams of the dead, with the
+        text they had published, within a lease and a housekeeping interval.
+        """
+        with self._errors():
+            stream_ids = list(self.redis.smembers(self._key("active")))
+            if not stream_ids:
+                return
+            leases = self.redis.mget([self._stream_key(s, "lease") for s in stream_ids])
         for stream_id, lease in zip(stream_ids, leases, strict=True):
             if lease is None:
                 self._close_lost(stream_id)

@@ -16,6 +16,20 @@ expires and a reader elsewhere has the broker call `Runner.close_lost` there: th
 rebuilt from the events published so far, stored as failed, and the stream ends with a
 `generation_lost` error. If the broker itself fails (Redis down or restarted), the generation
 stops with a `stream_unavailable` error and its reply is stored all the same.
+
+The broker's leases die with the broker: the in-process one with the process, and Redis may
+lose its keys. So the reply's message in the database holds a lease of its own (`Leases`,
+app/chat/replies.py), and one housekeeper greenlet per process, running while the app serves,
+renews the leases of this process's replies (one UPDATE a round, however many run here) and
+closes the replies of processes that died: first through the broker, which still has their
+events and so their partial text (Redis), then, for a reply no broker holds open, in the
+database alone, as failed with `generation_lost`. A reader that comes back after its worker
+died is answered from the database the same way (app/chat/api.py). Storing is conditional on
+the message still being `streaming`, so whichever closer comes first wins.
+
+A graceful stop (SIGTERM, gunicorn_worker.py) calls `Runner.shutdown`: every reply running
+here ends with a `shutting_down` error (retryable) and `done` `failed`, is stored as failed,
+and its events are written out before the worker exits.
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 from flask import Flask
@@ -40,6 +54,9 @@ log = logging.getLogger(__name__)
 # How often the watcher renews the leases (the Redis broker's last 5 s), and looks at the clock
 # and the reader counts.
 SUPERVISE_INTERVAL = 0.5
+# How often the housekeeper renews the database leases of this process's replies (they last
+# 10 s) and looks for replies whose process died.
+HOUSEKEEPING_INTERVAL = 3.0
 
 AgentRun = Callable[[], Any]  # an iterator of AgentEvent, built in the app context
 StoreReply = Callable[["Outcome"], None]
@@ -56,6 +73,21 @@ GENERATION_LOST = AgentError(
     True,
 )
 INTERNAL_ERROR = AgentError("internal_error", "Something went wrong while answering.", True)
+SHUTTING_DOWN = AgentError(
+    "shutting_down",
+    "The server is restarting and stopped this reply. The text so far is kept; please try again.",
+    True,
+)
+
+
+class Leases(Protocol):
+    """The database's record of the replies being written and until when their writer lived."""
+
+    def renew(self, message_ids: list[str]) -> None:
+        """Extend the leases of these replies, all written in this process."""
+
+    def expired(self) -> list[tuple[StreamInfo, float]]:
+        """Replies still being written whose lease ran out, with their age in seconds."""
 
 
 class GenerationStopped(GreenletExit):
@@ -226,12 +258,17 @@ class Generation:
 class Runner:
     """Starts generations and routes cancel requests to the ones running in this process."""
 
-    def __init__(self, app: Flask, broker: Broker, store: StoreReply) -> None:
+    def __init__(
+        self, app: Flask, broker: Broker, store: StoreReply, leases: Leases | None = None
+    ) -> None:
         self.app = app
         self.broker = broker
         self.store = store
+        self.leases = leases
         self.local: dict[str, Generation] = {}
         self.watcher: Greenlet | None = None
+        self.housekeeper: Greenlet | None = None
+        self.stopping = False
         broker.on_cancel(self._cancel_local)
         broker.on_lost(self.close_lost)
 
@@ -255,6 +292,8 @@ class Runner:
             timeout=config["SSE_TIMEOUT"],
             detach_grace=config["SSE_DETACH_GRACE"],
         )
+        if self.stopping:  # a request that came in just before the listener closed
+            generation.stop("shutting_down")
         try:
             self.broker.create(info)  # which also takes the first lease
         except BrokerError:
@@ -265,6 +304,72 @@ class Runner:
         generation.greenlet = gevent.spawn(self._run, generation, agent_run)
         if self.watcher is None or self.watcher.dead:
             self.watcher = gevent.spawn(self._watch)
+        self.serve()
+
+    def serve(self) -> None:
+        """Start the housekeeper, if it is not running: at worker start, and at the first reply
+        (under a server that does not call this, such as the development server)."""
+        if not self.stopping and (self.housekeeper is None or self.housekeeper.dead):
+            self.housekeeper = gevent.spawn(self._keep_house)
+
+    def _keep_house(self) -> None:
+        """Every HOUSEKEEPING_INTERVAL: renew this process's leases, close lost replies."""
+        while not self.stopping:
+            try:
+                self.housekeeping()
+            except Exception:  # the database or Redis away for a moment: next round
+                log.exception("housekeeping of replies failed")
+            gevent.sleep(HOUSEKEEPING_INTERVAL)
+
+    def housekeeping(self) -> None:
+        """One round: renew, then close the replies of dead processes (broker first: it keeps
+        their text), leaving alone any reply a broker still holds open."""
+        if self.leases is None:
+            return
+        with self.app.app_context():
+            producing = [generation.info.message_id for generation in self.local.values()]
+            if producing:
+                self.leases.renew(producing)
+        try:
+            self.broker.sweep_lost()
+        except BrokerError as error:  # Redis away: what it holds waits for it to come back
+            log.warning("could not look for lost streams: %s", error)
+        with self.app.app_context():
+            expired = self.leases.expired()
+        for info, age in expired:
+            self.close_orphan(info, age)
+
+    def close_orphan(self, info: StreamInfo, age_s: float) -> None:
+        """Store as lost a reply whose lease ran out, unless a broker still holds its stream
+        open (its producer alive, or its lost-stream close, with the text, under way)."""
+        try:
+            progress = self.broker.progress(info.stream_id)
+        except BrokerError:
+            return  # cannot tell now: the next round will
+        if progress is not None and not progress[1]:
+            return
+        log.warning("the process writing the reply of stream %s is gone", info.stream_id)
+        generation = Generation(info, self.broker, timeout=0, detach_grace=0)
+        generation.started -= age_s
+        generation.error = GENERATION_LOST
+        outcome = generation.outcome("failed")
+        outcome.metrics["ttft_ms"] = None  # not known here
+        self._store(outcome)
+
+    def shutdown(self, timeout: float) -> None:
+        """Graceful stop: end every reply of this process with `shutting_down`, and wait (up
+        to `timeout` seconds) until each is stored and its `done` written to the broker."""
+        self.stopping = True
+        for generation in list(self.local.values()):
+            generation.stop("shutting_down")
+        deadline = time.monotonic() + timeout
+        while self.local and time.monotonic() < deadline:
+            running = [g.greenlet for g in self.local.values() if g.greenlet is not None]
+            if not running:
+                break
+            gevent.joinall(running, timeout=deadline - time.monotonic())
+        if self.local:
+            log.warning("%d replies were still running at shutdown", len(self.local))
 
     def _watch(self) -> None:
         """Look after every generation of this process, until none is left."""
@@ -306,6 +411,9 @@ class Runner:
             generation.error = AgentError(
                 "timeout", "The reply took too long and was stopped.", True
             )
+        elif status == "shutting_down":
+            generation.error = SHUTTING_DOWN
+            status = "failed"
         outcome = generation.outcome(status)
         self._store(outcome)
         generation.closing = True
