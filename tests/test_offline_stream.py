@@ -53,8 +53,9 @@ def test_offline_market_question_uses_the_analytics_service(stack: Stack) -> Non
     user = ApiClient(stack.app.url, email="offline-market@example.com")
     events = user.chat("How is the Seattle market trending?").until_done()
     tools = [e.data for e in events if e.event == "tool"]
+    assert tools, "the market question called no tool"
     assert {t["name"] for t in tools} <= {"get_market_analysis", "get_price_trends"}
-    assert all(t["status"] in {"started", "completed"} for t in tools)
+    assert [t["status"] for t in tools].count("completed") == len(tools) // 2 >= 1
     assert "Seattle" in text_of(events)
     assert events[-1].data["status"] == "completed"
 
@@ -64,4 +65,6 @@ def test_offline_unparseable_request_gets_help_not_an_error(stack: Stack) -> Non
     events = user.chat("asdf qwerty").until_done()
     assert not [e for e in events if e.event == "error"]
     assert events[-1].data["status"] == "completed"
-    assert "Portland" in text_of(events) or "market" in text_of(events).lower()
+    assert not [e for e in events if e.event == "tool"]  # nothing to search for: no tool runs
+    help_text = text_of(events)
+    assert "Portland" in help_text and "market" in help_text.lower()  # examples of what it can do
