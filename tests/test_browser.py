@@ -340,6 +340,32 @@ def test_dropped_connection_resumes_with_nothing_lost_or_doubled(
     expect(last_answer(page)).to_have_text(words)
 
 
+def test_a_stream_the_server_will_not_resume_shows_what_history_saved(
+    page: Page, llm: ScriptedLLM
+) -> None:
+    llm.script(Turn.text(" ".join(["slow"] * 60), delay=0.1))
+    page.add_init_script(RECORD_EVENT_SOURCES)
+    sign_up(page)
+    connections = []
+
+    def expired(route: Route) -> None:
+        """Every attempt to follow the stream gets 204, as for an expired or unknown stream."""
+        connections.append(route.request.url)
+        route.fulfill(status=204)
+
+    page.route("**/agents/streams/*", expired)
+    page.keyboard.type("Tell me slowly")
+    page.keyboard.press("Enter")
+
+    reply = page.locator(".msg-assistant").last
+    expect(reply).to_have_attribute("data-status", "interrupted")  # reloaded from history
+    expect(reply.locator(".notice")).to_contain_text("the connection was lost")
+    expect(page.get_by_role("textbox", name="Message")).to_be_enabled()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "connected")
+    assert page.evaluate(ALL_SOURCES_CLOSED)
+    assert len(connections) == 1, connections  # a 204 is final: no reconnect
+
+
 def test_model_markup_and_script_links_stay_inert(page: Page, llm: ScriptedLLM) -> None:
     reply = (
         'Look <img src=x onerror="window.__xss=1"> here <script>window.__xss=2</script>\n\n'
@@ -395,9 +421,10 @@ def test_pages_run_under_a_policy_that_refuses_inline_script(
 def test_markdown_renderer_builds_tables_lists_code_and_headings(page: Page) -> None:
     sign_up(page)
     shape = page.evaluate(
-        """(text) => {
+        """async (text) => {
+            const { render } = await import("/static/js/markdown.js");
             const box = document.createElement("div");
-            box.append(window.EstateMarkdown.render(text));
+            box.append(render(text));
             return {
               heading: box.querySelector("h4").textContent,
               headers: [...box.querySelectorAll("th")].map(th => th.textContent),
