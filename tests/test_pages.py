@@ -98,7 +98,7 @@ def test_json_and_static_responses_say_nosniff(client: FlaskClient) -> None:
         "health": client.get("/health"),
         "error": client.get("/auth/me"),  # 401 in the error shape
         "not found": client.get("/agents/conversations/nope"),
-        "script": client.get("/static/chat.js"),
+        "script": client.get("/static/js/chat.js"),
     }
     for name, response in responses.items():
         assert response.headers["X-Content-Type-Options"] == "nosniff", name

@@ -1,4 +1,4 @@
-"""The chat page (the home of a logged-in user); its behaviour lives in static/chat.js."""
+"""The chat page (the home of a logged-in user); its behaviour lives in static/js/chat.js."""
 
 from __future__ import annotations
 
