@@ -103,4 +103,5 @@ def test_json_and_static_responses_say_nosniff(client: FlaskClient) -> None:
     for name, response in responses.items():
         assert response.headers["X-Content-Type-Options"] == "nosniff", name
     assert responses["error"].status_code == 401
+    assert responses["script"].status_code == 200  # a real script, not a 404 page
     assert responses["error"].get_json()["error"]["code"]
