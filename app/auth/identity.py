@@ -18,6 +18,7 @@ from jwt import PyJWTError
 from sqlalchemy import select, update
 
 from app.auth.keys import signing_keys
+from app.bearer import bearer_token
 from app.errors import json_error, wants_html
 from app.extensions import csrf, db, login_manager
 from app.models import ApiToken, User, new_id
@@ -26,12 +27,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 # Recording every use would write to the database on every request; once a minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def bearer_token(req: Request) -> str | None:
-    header = req.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 def issue_token(user: User, *, name: str, kind: str, expires_in: timedelta) -> tuple[str, ApiToken]:

@@ -176,14 +176,3 @@ def _principal(claims: dict[str, Any]) -> Principal:
         token_id=token_id,
         expires_at=int(claims["exp"]),
     )
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, or None if there is none."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return None
-    return token

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.bearer import bearer_token
 from app.errors import json_error
 from app.mcp.auth import (
     InvalidToken,
@@ -47,7 +48,6 @@ from app.mcp.auth import (
     KeysUnavailable,
     Principal,
     TokenVerifier,
-    bearer_token,
 )
 from app.mcp.protocol import (
     InsufficientScope,
@@ -232,7 +232,7 @@ def _check_media_types() -> Response | None:
 
 
 def _authenticate(service: McpService) -> Principal | Response:
-    token = bearer_token(request.headers.get("Authorization"))
+    token = bearer_token()
     if token is None:
         return _unauthorized(service, "A bearer token is required.", token_given=False)
     try:
