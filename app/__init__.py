@@ -83,12 +83,10 @@ def _init_extensions(app: Flask) -> None:
     )
     app_url = app.config["APP_URL"]
     app.config.update(
+        # flask-jwt-extended only verifies user tokens; SigningKeys.sign issues them, with this
+        # issuer and audience (the MCP services refuse tokens of this audience).
         JWT_ALGORITHM="RS256",
-        JWT_PRIVATE_KEY=keys.private_pem,
-        JWT_PUBLIC_KEY=keys.public_pem,
-        JWT_ENCODE_ISSUER=app_url,
         JWT_DECODE_ISSUER=app_url,
-        JWT_ENCODE_AUDIENCE=app_url,  # the MCP services refuse tokens of this audience
         JWT_DECODE_AUDIENCE=app_url,
         JWT_TOKEN_LOCATION=["headers"],
         JWT_COOKIE_CSRF_PROTECT=False,  # tokens travel in headers only; CSRF is per session

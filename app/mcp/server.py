@@ -44,10 +44,10 @@ from app.bearer import bearer_token
 from app.errors import json_error
 from app.mcp.auth import (
     InvalidToken,
-    JwksCache,
     KeysUnavailable,
     Principal,
     TokenVerifier,
+    jwks_client,
 )
 from app.mcp.protocol import (
     InsufficientScope,
@@ -113,7 +113,7 @@ def _install(app: Flask, registry: ToolRegistry, identity: ServerIdentity) -> No
     config = app.config
     resource_url = config["MCP_RESOURCE_URL"]
     issuer = (config.get("MCP_ISSUER") or config.get("APP_URL") or DEFAULT_ISSUER).rstrip("/")
-    keys = JwksCache(
+    keys = jwks_client(
         config.get("MCP_JWKS_URL") or f"{issuer}/.well-known/jwks.json",
         timeout=float(config.get("MCP_JWKS_TIMEOUT", 5.0)),
         max_age=float(config.get("MCP_JWKS_MAX_AGE", 900.0)),
