@@ -15,15 +15,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from app.config import ROOT, load_config
     from app.cors import init_cors
     from app.errors import register_error_handlers
     from app.metrics import init_rate_limited_count
     from app.observability import configure_logging, init_request_tracking
     from app.security_headers import init_security_headers
+    from app.settings import ROOT, Settings
     from app.validation import init_validation
 
-    config = load_config()
+    config = Settings().app_config()
     config.update(overrides or {})
     app = Flask(
         __name__,
@@ -67,8 +67,8 @@ def _init_extensions(app: Flask) -> None:
 
     from app.auth.identity import init_identity
     from app.auth.keys import ServiceTokens, load_signing_keys
-    from app.config import ROOT
     from app.extensions import db, jwt, limiter, migrate
+    from app.settings import ROOT
 
     keys = load_signing_keys(app.config["JWT_PRIVATE_KEY_PATH"])
     app.extensions["signing_keys"] = keys

@@ -20,8 +20,8 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, create_engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import sqlalchemy_url
 from app.mcp.tools import ToolError
+from app.settings import sqlalchemy_url
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 EXTENSION_KEY = "mcp_sessions"
