@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import click
 from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from prometheus_client import Counter
@@ -103,10 +102,5 @@ def create_service_app(
             "tools": len(registry),
         }
         return jsonify(body), 200 if database == "ok" else 503
-
-    @app.cli.command("setup")
-    def setup() -> None:
-        """Load the bundled dataset if the database has none (building the app did it)."""
-        click.echo(f"{app.config['SERVICE']}: dataset ready")
 
     return app
