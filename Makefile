@@ -16,8 +16,6 @@ $(INSTALLED): pyproject.toml
 
 run: install
 	$(BIN)/flask --app wsgi setup
-	$(BIN)/flask --app mcp_listings.wsgi setup
-	$(BIN)/flask --app mcp_analytics.wsgi setup
 	exec $(BIN)/python scripts/serve
 
 test: install

@@ -5,19 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from app.config import ROOT, load_config
-from app.cors import init_cors
-from app.observability import configure_logging, init_metrics_endpoint, init_request_tracking
-from app.security_headers import init_security_headers
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app from the environment, with `overrides` (tests, tools) on top."""
-    config = load_config()
+    """Build the app from the environment, with `overrides` (tests, tools) on top.
+
+    Everything of the app is imported here rather than at the top of the package, so that
+    importing the MCP server kit (`app.mcp`) loads nothing else of `app`.
+    """
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from app.cors import init_cors
+    from app.errors import register_error_handlers
+    from app.metrics import init_rate_limited_count
+    from app.observability import configure_logging, init_request_tracking
+    from app.security_headers import init_security_headers
+    from app.settings import ROOT, Settings
+    from app.validation import init_validation
+
+    config = Settings().app_config()
     config.update(overrides or {})
     app = Flask(
         __name__,
@@ -33,11 +39,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_security_headers(app)
     _init_extensions(app)
     init_cors(app)
-
-    from app.errors import register_error_handlers
-    from app.validation import init_validation
-
     register_error_handlers(app)
+    init_rate_limited_count(app)
     init_validation(app)
     _init_chat(app)
 
@@ -60,9 +63,12 @@ def _logged_in_user_id() -> str | None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from sqlalchemy import event
+
     from app.auth.identity import init_identity
     from app.auth.keys import ServiceTokens, load_signing_keys
     from app.extensions import db, jwt, limiter, migrate
+    from app.settings import ROOT
 
     keys = load_signing_keys(app.config["JWT_PRIVATE_KEY_PATH"])
     app.extensions["signing_keys"] = keys
@@ -77,12 +83,10 @@ def _init_extensions(app: Flask) -> None:
     )
     app_url = app.config["APP_URL"]
     app.config.update(
+        # flask-jwt-extended only verifies user tokens; SigningKeys.sign issues them, with this
+        # issuer and audience (the MCP services refuse tokens of this audience).
         JWT_ALGORITHM="RS256",
-        JWT_PRIVATE_KEY=keys.private_pem,
-        JWT_PUBLIC_KEY=keys.public_pem,
-        JWT_ENCODE_ISSUER=app_url,
         JWT_DECODE_ISSUER=app_url,
-        JWT_ENCODE_AUDIENCE=app_url,  # the MCP services refuse tokens of this audience
         JWT_DECODE_AUDIENCE=app_url,
         JWT_TOKEN_LOCATION=["headers"],
         JWT_COOKIE_CSRF_PROTECT=False,  # tokens travel in headers only; CSRF is per session
@@ -94,6 +98,8 @@ def _init_extensions(app: Flask) -> None:
     # rotation, until they expire.
     jwt.decode_key_loader(lambda header, _claims: keys.verification_key(header.get("kid")))
     limiter.init_app(app)
+    with app.app_context():
+        event.listen(db.engine, "connect", _sqlite_pragmas)  # this app's engine, no other
     init_identity(app)
 
 
@@ -103,6 +109,7 @@ def _init_chat(app: Flask) -> None:
     from app.chat.replies import ReplyLeases, store_reply
     from app.mcp.client import McpClient
     from app.metrics import BrokerCollector
+    from app.observability import init_metrics_endpoint
     from app.streaming.broker import Broker, MemoryBroker
     from app.streaming.redis_broker import RedisBroker
     from app.streaming.runner import Runner
@@ -129,7 +136,6 @@ def _init_chat(app: Flask) -> None:
     init_metrics_endpoint(app, extra=lambda: [BrokerCollector(broker)])
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """Per SQLite connection: enforce ON DELETE CASCADE, and write-ahead logging.
 

@@ -17,8 +17,6 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.metrics import RATE_LIMITED
-
 log = logging.getLogger(__name__)
 
 # The stable machine-readable code for each status.
@@ -108,8 +106,6 @@ MESSAGES: dict[int, str] = {
 def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     status = error.code or 500
     headers: dict[str, str] = {}
-    if status == 429:
-        RATE_LIMITED.labels(endpoint=request.endpoint or "unknown").inc()
     if isinstance(error, RateLimitExceeded):
         headers["Retry-After"] = str(_seconds_until_reset(error))
     valid_methods = getattr(error, "valid_methods", None)
@@ -136,8 +132,6 @@ def _seconds_until_reset(error: RateLimitExceeded) -> int:
 
 
 def _api_error(error: ApiError) -> Response:
-    if error.status == 429:
-        RATE_LIMITED.labels(endpoint=request.endpoint or "unknown").inc()
     return json_error(
         error.status, error.message, code=error.code, fields=error.fields, headers=error.headers
     )

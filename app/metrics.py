@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from flask import Flask, Response, request
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -64,6 +65,16 @@ LOGIN_FAILURES = Counter("estate_login_failures_total", "Failed logins (wrong em
 RATE_LIMITED = Counter(
     "estate_rate_limited_total", "Requests refused with 429, by endpoint.", ["endpoint"]
 )
+
+
+def init_rate_limited_count(app: Flask) -> None:
+    """Count every 429 the app answers (rate limits, too many streams), by endpoint."""
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        if response.status_code == 429:
+            RATE_LIMITED.labels(endpoint=request.endpoint or "unknown").inc()
+        return response
 
 
 class BrokerCollector(Collector):

@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
+from app.bearer import bearer_token
 from app.errors import json_error
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -139,7 +140,7 @@ def init_metrics_endpoint(app: Flask, extra: Callable[[], list[Collector]] = lis
         token = current_app.config.get("METRICS_TOKEN") or ""
         if not token:
             return json_error(404, "Not found.")
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        given = bearer_token() or ""
         if not hmac.compare_digest(given.encode(), token.encode()):
             return json_error(
                 401, "Metrics need the metrics token.", headers={"WWW-Authenticate": "Bearer"}

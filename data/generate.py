@@ -3,9 +3,10 @@
 Everything is drawn from one fixed seed with the standard library only, so the output is the same
 bytes on every run (gzip with mtime=0). Each city has a small profile: price level per square
 foot, how much living space a dollar buys there, the mix of property types, the yearly price
-trend and how hot the market is. Listings, the sales history and the engagement figures all
-follow from those profiles, so San Francisco comes out expensive and condo-heavy, Boise cheaper
-with houses, Austin falling and Boston competitive.
+trend and how hot the market is (`PROFILES`); the cities themselves are data/cities.json, the
+one city table that the services load and the offline assistant reads too. Listings, the sales
+history and the engagement figures all follow from those profiles, so San Francisco comes out
+expensive and condo-heavy, Boise cheaper with houses, Austin falling and Boston competitive.
 
 Run from the repository root:  .venv/bin/python data/generate.py
 """
@@ -55,96 +56,81 @@ class City:
     features: tuple[str, ...]  # local selling points used in descriptions
 
 
-STATE_NAMES = {
-    "OR": "Oregon",
-    "WA": "Washington",
-    "ID": "Idaho",
-    "CA": "California",
-    "CO": "Colorado",
-    "TX": "Texas",
-    "AZ": "Arizona",
-    "UT": "Utah",
-    "IL": "Illinois",
-    "MN": "Minnesota",
-    "GA": "Georgia",
-    "TN": "Tennessee",
-    "NC": "North Carolina",
-    "MA": "Massachusetts",
-    "NY": "New York",
-    "FL": "Florida",
-}
 # fmt: off
-# name, state, $/sqft, space, type mix % (house, condo, townhouse, multi_family, land),
-# trend %/yr, heat, weight, zip range, typical year built; then local features
-CITY_TABLE = (
-    ("Portland", "OR", 330, 1.0, (62, 18, 10, 7, 3), -1.2, 0.35, 1.2, (97201, 97239), 1952,
-     ("a covered porch", "a short walk to a food-cart pod", "a rain garden")),
-    ("Seattle", "WA", 610, 0.9, (48, 32, 12, 6, 2), 3.0, 0.6, 1.3, (98101, 98199), 1958,
-     ("Sound views", "light-rail access", "a detached studio")),
-    ("Bellevue", "WA", 720, 1.15, (58, 25, 12, 3, 2), 5.0, 0.8, 0.8, (98004, 98008), 1985,
-     ("a top-rated school district", "lake access", "a three-car garage")),
-    ("Kirkland", "WA", 660, 1.05, (56, 26, 13, 3, 2), 4.0, 0.75, 0.7, (98033, 98034), 1982,
-     ("lake views", "a walkable waterfront", "a chef's kitchen")),
-    ("Redmond", "WA", 640, 1.05, (55, 24, 16, 3, 2), 4.5, 0.7, 0.7, (98052, 98053), 1990,
-     ("trail access", "a home office", "solar panels")),
-    ("Vancouver", "WA", 315, 1.05, (72, 10, 10, 5, 3), 1.0, 0.5, 0.8, (98660, 98686), 1978,
-     ("a fenced yard", "river trail access", "an RV pad")),
-    ("Tacoma", "WA", 320, 1.0, (70, 10, 8, 9, 3), 2.0, 0.5, 0.8, (98402, 98422), 1948,
-     ("Mount Rainier views", "original hardwoods", "a daylight basement")),
-    ("Spokane", "WA", 240, 1.05, (78, 5, 6, 8, 3), 2.5, 0.55, 0.7, (99201, 99224), 1950,
-     ("a finished basement", "a big backyard", "a shop building")),
-    ("Eugene", "OR", 290, 1.0, (74, 6, 8, 8, 4), 1.5, 0.45, 0.6, (97401, 97408), 1965,
-     ("a garden with raised beds", "bike-path access", "a sunroom")),
-    ("Salem", "OR", 255, 1.0, (78, 5, 7, 7, 3), 2.0, 0.5, 0.6, (97301, 97317), 1970,
-     ("a single-level layout", "a covered patio", "fruit trees")),
-    ("Bend", "OR", 400, 1.05, (72, 8, 8, 4, 8), -2.5, 0.3, 0.6, (97701, 97703), 1998,
-     ("Cascade views", "a hot tub", "gear storage")),
-    ("Boise", "ID", 280, 1.1, (80, 5, 7, 3, 5), -3.0, 0.3, 0.9, (83702, 83716), 1995,
-     ("foothills views", "greenbelt access", "an oversized garage")),
-    ("San Francisco", "CA", 1000, 0.75, (33, 45, 8, 12, 2), 2.5, 0.6, 1.1, (94102, 94134), 1930,
-     ("bay views", "in-unit laundry", "a roof deck")),
-    ("Oakland", "CA", 600, 0.85, (60, 20, 8, 10, 2), -1.5, 0.4, 0.8, (94601, 94621), 1940,
-     ("bay bridge views", "BART access", "a sunny yard")),
-    ("San Jose", "CA", 850, 0.95, (58, 20, 14, 6, 2), 4.0, 0.75, 1.0, (95110, 95139), 1972,
-     ("a remodeled kitchen", "an easy commute to tech campuses", "a pool")),
-    ("Los Angeles", "CA", 700, 0.9, (52, 30, 8, 8, 2), 1.0, 0.45, 1.6, (90001, 90068), 1955,
-     ("canyon views", "a pool", "a detached ADU")),
-    ("San Diego", "CA", 700, 0.9, (55, 30, 10, 3, 2), 3.0, 0.6, 1.1, (92101, 92130), 1975,
-     ("ocean breezes", "a tiled patio", "a short walk to the beach")),
-    ("Sacramento", "CA", 340, 1.0, (74, 8, 8, 7, 3), -0.5, 0.45, 0.9, (95811, 95838), 1968,
-     ("a shaded backyard", "river access", "owned solar")),
-    ("Denver", "CO", 380, 0.95, (56, 25, 12, 5, 2), -1.5, 0.35, 1.2, (80202, 80239), 1962,
-     ("mountain views", "a finished basement", "a two-car garage")),
-    ("Austin", "TX", 320, 1.1, (65, 15, 10, 4, 6), -5.5, 0.2, 1.2, (78701, 78759), 1995,
-     ("a Hill Country view", "a covered patio", "a game room")),
-    ("Dallas", "TX", 240, 1.15, (68, 12, 10, 5, 5), -1.0, 0.4, 1.2, (75201, 75254), 1985,
-     ("a pool", "a media room", "a three-car garage")),
-    ("Houston", "TX", 190, 1.15, (66, 10, 12, 6, 6), 0.5, 0.45, 1.4, (77002, 77099), 1983,
-     ("a pool", "a large lot", "a game room")),
-    ("Phoenix", "AZ", 270, 1.05, (72, 10, 8, 4, 6), -2.0, 0.35, 1.3, (85003, 85054), 1988,
-     ("a heated pool", "desert landscaping", "mountain views")),
-    ("Salt Lake City", "UT", 330, 1.0, (66, 15, 10, 6, 3), 2.0, 0.5, 0.8, (84101, 84121), 1965,
-     ("Wasatch views", "ski-gear storage", "a finished basement")),
-    ("Chicago", "IL", 260, 0.9, (34, 45, 7, 12, 2), 5.5, 0.7, 1.5, (60601, 60660), 1925,
-     ("lake views", "a short walk to the L", "a private deck")),
-    ("Minneapolis", "MN", 230, 1.0, (62, 20, 7, 9, 2), 3.0, 0.6, 0.9, (55401, 55455), 1938,
-     ("lake access", "a heated garage", "a three-season porch")),
-    ("Atlanta", "GA", 250, 1.1, (60, 20, 12, 4, 4), 1.0, 0.45, 1.2, (30303, 30350), 1975,
-     ("a wooded lot", "BeltLine access", "a screened porch")),
-    ("Nashville", "TN", 300, 1.05, (60, 15, 15, 5, 5), 0.5, 0.4, 1.0, (37201, 37221), 1985,
-     ("a front porch", "a bonus room", "a short walk to live music")),
-    ("Raleigh", "NC", 250, 1.1, (62, 8, 22, 4, 4), 3.0, 0.6, 0.9, (27601, 27617), 1990,
-     ("a screened porch", "greenway access", "a first-floor primary suite")),
-    ("Boston", "MA", 750, 0.85, (30, 50, 5, 14, 1), 5.0, 0.8, 1.1, (2108, 2136), 1910,
-     ("a bay window", "a short walk to the T", "a private roof deck")),
-    ("New York", "NY", 1100, 0.72, (12, 62, 12, 13, 1), 2.5, 0.55, 1.8, (10001, 10040), 1935,
-     ("a doorman building", "park views", "a private terrace")),
-    ("Miami", "FL", 480, 1.0, (36, 55, 6, 2, 1), 4.0, 0.55, 1.2, (33125, 33150), 1980,
-     ("water views", "a resort-style pool", "impact windows")),
-)
+# The market of each city of cities.json, by name: $/sqft, space, type mix % (house, condo,
+# townhouse, multi_family, land), trend %/yr, heat, weight, zip range, typical year built; then
+# local features
+PROFILES = {
+    "Portland": (330, 1.0, (62, 18, 10, 7, 3), -1.2, 0.35, 1.2, (97201, 97239), 1952,
+        ("a covered porch", "a short walk to a food-cart pod", "a rain garden")),
+    "Seattle": (610, 0.9, (48, 32, 12, 6, 2), 3.0, 0.6, 1.3, (98101, 98199), 1958,
+        ("Sound views", "light-rail access", "a detached studio")),
+    "Bellevue": (720, 1.15, (58, 25, 12, 3, 2), 5.0, 0.8, 0.8, (98004, 98008), 1985,
+        ("a top-rated school district", "lake access", "a three-car garage")),
+    "Kirkland": (660, 1.05, (56, 26, 13, 3, 2), 4.0, 0.75, 0.7, (98033, 98034), 1982,
+        ("lake views", "a walkable waterfront", "a chef's kitchen")),
+    "Redmond": (640, 1.05, (55, 24, 16, 3, 2), 4.5, 0.7, 0.7, (98052, 98053), 1990,
+        ("trail access", "a home office", "solar panels")),
+    "Vancouver": (315, 1.05, (72, 10, 10, 5, 3), 1.0, 0.5, 0.8, (98660, 98686), 1978,
+        ("a fenced yard", "river trail access", "an RV pad")),
+    "Tacoma": (320, 1.0, (70, 10, 8, 9, 3), 2.0, 0.5, 0.8, (98402, 98422), 1948,
+        ("Mount Rainier views", "original hardwoods", "a daylight basement")),
+    "Spokane": (240, 1.05, (78, 5, 6, 8, 3), 2.5, 0.55, 0.7, (99201, 99224), 1950,
+        ("a finished basement", "a big backyard", "a shop building")),
+    "Eugene": (290, 1.0, (74, 6, 8, 8, 4), 1.5, 0.45, 0.6, (97401, 97408), 1965,
+        ("a garden with raised beds", "bike-path access", "a sunroom")),
+    "Salem": (255, 1.0, (78, 5, 7, 7, 3), 2.0, 0.5, 0.6, (97301, 97317), 1970,
+        ("a single-level layout", "a covered patio", "fruit trees")),
+    "Bend": (400, 1.05, (72, 8, 8, 4, 8), -2.5, 0.3, 0.6, (97701, 97703), 1998,
+        ("Cascade views", "a hot tub", "gear storage")),
+    "Boise": (280, 1.1, (80, 5, 7, 3, 5), -3.0, 0.3, 0.9, (83702, 83716), 1995,
+        ("foothills views", "greenbelt access", "an oversized garage")),
+    "San Francisco": (1000, 0.75, (33, 45, 8, 12, 2), 2.5, 0.6, 1.1, (94102, 94134), 1930,
+        ("bay views", "in-unit laundry", "a roof deck")),
+    "Oakland": (600, 0.85, (60, 20, 8, 10, 2), -1.5, 0.4, 0.8, (94601, 94621), 1940,
+        ("bay bridge views", "BART access", "a sunny yard")),
+    "San Jose": (850, 0.95, (58, 20, 14, 6, 2), 4.0, 0.75, 1.0, (95110, 95139), 1972,
+        ("a remodeled kitchen", "an easy commute to tech campuses", "a pool")),
+    "Los Angeles": (700, 0.9, (52, 30, 8, 8, 2), 1.0, 0.45, 1.6, (90001, 90068), 1955,
+        ("canyon views", "a pool", "a detached ADU")),
+    "San Diego": (700, 0.9, (55, 30, 10, 3, 2), 3.0, 0.6, 1.1, (92101, 92130), 1975,
+        ("ocean breezes", "a tiled patio", "a short walk to the beach")),
+    "Sacramento": (340, 1.0, (74, 8, 8, 7, 3), -0.5, 0.45, 0.9, (95811, 95838), 1968,
+        ("a shaded backyard", "river access", "owned solar")),
+    "Denver": (380, 0.95, (56, 25, 12, 5, 2), -1.5, 0.35, 1.2, (80202, 80239), 1962,
+        ("mountain views", "a finished basement", "a two-car garage")),
+    "Austin": (320, 1.1, (65, 15, 10, 4, 6), -5.5, 0.2, 1.2, (78701, 78759), 1995,
+        ("a Hill Country view", "a covered patio", "a game room")),
+    "Dallas": (240, 1.15, (68, 12, 10, 5, 5), -1.0, 0.4, 1.2, (75201, 75254), 1985,
+        ("a pool", "a media room", "a three-car garage")),
+    "Houston": (190, 1.15, (66, 10, 12, 6, 6), 0.5, 0.45, 1.4, (77002, 77099), 1983,
+        ("a pool", "a large lot", "a game room")),
+    "Phoenix": (270, 1.05, (72, 10, 8, 4, 6), -2.0, 0.35, 1.3, (85003, 85054), 1988,
+        ("a heated pool", "desert landscaping", "mountain views")),
+    "Salt Lake City": (330, 1.0, (66, 15, 10, 6, 3), 2.0, 0.5, 0.8, (84101, 84121), 1965,
+        ("Wasatch views", "ski-gear storage", "a finished basement")),
+    "Chicago": (260, 0.9, (34, 45, 7, 12, 2), 5.5, 0.7, 1.5, (60601, 60660), 1925,
+        ("lake views", "a short walk to the L", "a private deck")),
+    "Minneapolis": (230, 1.0, (62, 20, 7, 9, 2), 3.0, 0.6, 0.9, (55401, 55455), 1938,
+        ("lake access", "a heated garage", "a three-season porch")),
+    "Atlanta": (250, 1.1, (60, 20, 12, 4, 4), 1.0, 0.45, 1.2, (30303, 30350), 1975,
+        ("a wooded lot", "BeltLine access", "a screened porch")),
+    "Nashville": (300, 1.05, (60, 15, 15, 5, 5), 0.5, 0.4, 1.0, (37201, 37221), 1985,
+        ("a front porch", "a bonus room", "a short walk to live music")),
+    "Raleigh": (250, 1.1, (62, 8, 22, 4, 4), 3.0, 0.6, 0.9, (27601, 27617), 1990,
+        ("a screened porch", "greenway access", "a first-floor primary suite")),
+    "Boston": (750, 0.85, (30, 50, 5, 14, 1), 5.0, 0.8, 1.1, (2108, 2136), 1910,
+        ("a bay window", "a short walk to the T", "a private roof deck")),
+    "New York": (1100, 0.72, (12, 62, 12, 13, 1), 2.5, 0.55, 1.8, (10001, 10040), 1935,
+        ("a doorman building", "park views", "a private terrace")),
+    "Miami": (480, 1.0, (36, 55, 6, 2, 1), 4.0, 0.55, 1.2, (33125, 33150), 1980,
+        ("water views", "a resort-style pool", "impact windows")),
+}
 # fmt: on
+# The cities themselves (name, state, state name, in order) come from the one city table.
 CITIES: tuple[City, ...] = tuple(
-    City(name, state, STATE_NAMES[state], *rest) for name, state, *rest in CITY_TABLE
+    City(row["city"], row["state"], row["state_name"], *PROFILES[row["city"]])
+    for row in json.loads((OUT_DIR / "cities.json").read_text(encoding="utf-8"))
 )
 
 STREET_NAMES = (
@@ -504,14 +490,12 @@ def write_jsonl_gz(path: Path, records: Iterable[dict]) -> int:
 
 
 def main(out_dir: Path = OUT_DIR) -> None:
-    """Write cities.json and the three gzipped JSON-lines files into `out_dir`."""
+    """Write the three gzipped JSON-lines files into `out_dir` (cities.json is their input)."""
     rng = random.Random(SEED)
     listings, stats = make_listings(rng)
     counts: dict[str, int] = {}
     for listing in listings:
         counts[listing["address"]["city"]] = counts.get(listing["address"]["city"], 0) + 1
-    cities = [{"city": c.name, "state": c.state, "state_name": c.state_name} for c in CITIES]
-    (out_dir / "cities.json").write_text(json.dumps(cities, indent=1) + "\n")
     write_jsonl_gz(out_dir / "listings.jsonl.gz", listings)
     write_jsonl_gz(out_dir / "engagement.jsonl.gz", stats)
     write_jsonl_gz(out_dir / "sales.jsonl.gz", make_sales(rng, counts))

@@ -3,8 +3,7 @@
 `load(engine)` (re)creates the tables and replaces their contents with the dataset (cities,
 listings, the sales history, engagement) in one transaction, so running it twice leaves the
 same rows. `ensure_loaded(engine)` loads only when there are no listings yet: what each worker
-calls when it starts (app/mcp/service.py), and what `flask --app mcp_analytics.wsgi setup`
-runs.
+calls when it starts (app/mcp/service.py).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from sqlalchemy import Engine, delete
 from app.mcp.dataset import (
     DATA_DIR,
     insert_rows,
+    listing_rows,
     read_cities,
     read_jsonl,
     table_is_empty,
@@ -27,24 +27,6 @@ from app.mcp.dataset import (
 from mcp_analytics.models import Base, City, Engagement, Listing, Sale
 
 log = logging.getLogger(__name__)
-
-
-def _listing_rows(data_dir: Path) -> Iterator[dict[str, Any]]:
-    for record in read_jsonl("listings.jsonl.gz", data_dir):
-        address = record["address"]
-        yield {
-            "listing_id": record["listing_id"],
-            "street": address["street"],
-            "city": address["city"],
-            "state": address["state"],
-            "zip": address["zip"],
-            "price": record["price"],
-            "sqft": record["sqft"],
-            "property_type": record["property_type"],
-            "status": record["status"],
-            "listed_at": date.fromisoformat(record["listed_at"]),
-            "days_on_market": record["days_on_market"],
-        }
 
 
 def _sale_rows(data_dir: Path) -> Iterator[dict[str, Any]]:
@@ -60,7 +42,7 @@ def load(engine: Engine, data_dir: Path = DATA_DIR) -> dict[str, int]:
             conn.execute(delete(model))
         counts = {
             "cities": insert_rows(conn, City, read_cities(data_dir)),
-            "listings": insert_rows(conn, Listing, _listing_rows(data_dir)),
+            "listings": insert_rows(conn, Listing, listing_rows(Listing, data_dir)),
             "sales": insert_rows(conn, Sale, _sale_rows(data_dir)),
             "engagement": insert_rows(
                 conn, Engagement, read_jsonl("engagement.jsonl.gz", data_dir)

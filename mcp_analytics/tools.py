@@ -7,13 +7,13 @@ input schema, its return model the output schema; the work happens in `queries.p
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from pydantic import Field
 
 from app.mcp.dataset import session
 from app.mcp.tools import ToolRegistry
+from app.settings import Settings
 from mcp_analytics import mortgage, queries
 from mcp_analytics.schemas import (
     ListingMetrics,
@@ -27,7 +27,7 @@ from mcp_analytics.schemas import (
 registry = ToolRegistry()
 
 # The schema shows the default, so it is read once, when the service starts.
-DEFAULT_RATE_PCT = float(os.environ.get("MORTGAGE_DEFAULT_RATE_PCT", "").strip() or 6.5)
+DEFAULT_RATE_PCT = Settings().mortgage_default_rate_pct
 
 CityName = Annotated[
     str, Field(min_length=1, max_length=80, description='City name, e.g. "Portland"')

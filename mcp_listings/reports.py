@@ -10,7 +10,6 @@ smtplib talks through ordinary sockets, which gevent's monkey-patching makes coo
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import ssl
 import uuid
@@ -22,8 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from app.config import DEFAULT_INSTANCE
 from app.mcp.tools import ToolError
+from app.settings import DEFAULT_INSTANCE
 from mcp_listings.models import Listing
 
 log = logging.getLogger(__name__)
@@ -43,17 +42,13 @@ class ReportSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ReportSettings:
-        """From the app's config, each setting falling back to the environment: SMTP_URL,
-        OUTBOX_DIR, REPORT_SENDER, SMTP_TIMEOUT."""
-
-        def setting(name: str) -> str:
-            return str(config.get(name) or os.environ.get(name) or "").strip()
-
+        """From the service's config (app/settings.py): SMTP_URL, OUTBOX_DIR, REPORT_SENDER,
+        SMTP_TIMEOUT."""
         return cls(
-            smtp_url=setting("SMTP_URL") or None,
-            outbox_dir=Path(setting("OUTBOX_DIR") or DEFAULT_INSTANCE / "outbox"),
-            sender=setting("REPORT_SENDER") or DEFAULT_SENDER,
-            timeout=float(setting("SMTP_TIMEOUT") or 15.0),
+            smtp_url=config.get("SMTP_URL") or None,
+            outbox_dir=Path(config.get("OUTBOX_DIR") or DEFAULT_INSTANCE / "outbox"),
+            sender=config.get("REPORT_SENDER") or DEFAULT_SENDER,
+            timeout=float(config.get("SMTP_TIMEOUT") or 15.0),
         )
 
 

@@ -22,8 +22,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.config import sqlalchemy_url
 from app.extensions import db
+from app.settings import sqlalchemy_url
 
 PG_SCHEMA = "app_tests"
 

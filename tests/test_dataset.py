@@ -4,13 +4,15 @@ between cities, and a generator that writes the same bytes every time."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from statistics import median
 
-from app.mcp.dataset import DATA_DIR
+from app.agent.offline.vocabulary import CITIES, STATES
+from app.mcp.dataset import DATA_DIR, read_jsonl
 
 pytest_plugins = ["tests.service_fixtures"]
 
@@ -121,8 +123,19 @@ def test_generator_writes_exactly_the_bundled_files(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "generate", generate)  # dataclasses look themselves up
     spec.loader.exec_module(generate)
     generate.main(tmp_path)
-    for name in ("cities.json", "listings.jsonl.gz", "sales.jsonl.gz", "engagement.jsonl.gz"):
+    for name in ("listings.jsonl.gz", "sales.jsonl.gz", "engagement.jsonl.gz"):
         assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes(), name
+
+
+def test_every_city_of_the_one_city_table_is_generated_and_known_to_the_assistant():
+    table = json.loads((DATA_DIR / "cities.json").read_text())
+    listed = {
+        (row["address"]["city"], row["address"]["state"]) for row in read_jsonl("listings.jsonl.gz")
+    }
+
+    assert [(row["city"], row["state"]) for row in table] == list(CITIES)
+    assert listed == set(CITIES)
+    assert {row["state"]: row["state_name"] for row in table} == STATES
 
 
 def test_bundled_files_stay_small():

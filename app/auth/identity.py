@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Request, current_app, g, redirect, request, session, url_for
-from flask_jwt_extended import create_access_token, decode_token
+from flask_jwt_extended import decode_token
 from flask_login import current_user, login_user, logout_user
 from jwt import PyJWTError
 from sqlalchemy import select, update
 
 from app.auth.keys import signing_keys
+from app.bearer import bearer_token
 from app.errors import json_error, wants_html
 from app.extensions import csrf, db, login_manager
 from app.models import ApiToken, User, new_id
@@ -28,21 +29,19 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-dat
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def bearer_token(req: Request) -> str | None:
-    header = req.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
-
-
 def issue_token(user: User, *, name: str, kind: str, expires_in: timedelta) -> tuple[str, ApiToken]:
     """Create a signed access token for `user` and record it (not committed)."""
     jti = new_id()
     now = datetime.now(UTC)
-    token = create_access_token(
-        identity=user.id,
-        expires_delta=expires_in,
-        additional_claims={"jti": jti},
-        additional_headers={"kid": signing_keys().kid},
+    app_url = current_app.config["APP_URL"]
+    token = signing_keys().sign(  # verified by flask-jwt-extended: its claims `type`, `fresh`
+        issuer=app_url,
+        audience=app_url,
+        subject=user.id,
+        expires_in=expires_in,
+        jti=jti,
+        type="access",
+        fresh=False,
     )
     record = ApiToken(
         user_id=user.id,

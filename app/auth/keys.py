@@ -22,6 +22,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
+from jwt.algorithms import RSAAlgorithm
 
 ALGORITHM = "RS256"
 
@@ -32,15 +33,10 @@ SERVICE_SCOPES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
 def public_jwk(public_key: rsa.RSAPublicKey) -> dict[str, str]:
-    """The RFC 7517 JWK of a public key, with its RFC 7638 thumbprint as `kid`."""
-    numbers = public_key.public_numbers()
-    members = {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
+    """The RFC 7517 JWK of a public key (PyJWT's), with its RFC 7638 thumbprint as `kid`."""
+    jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
+    members = {name: jwk[name] for name in ("e", "kty", "n")}  # the thumbprint's members
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
     kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
     return {**members, "kid": kid, "use": "sig", "alg": ALGORITHM}
@@ -83,22 +79,30 @@ class SigningKeys:
         """The public key a token names; the current one if it names none we publish."""
         return self.public_keys.get(kid or "", self.private_key.public_key())
 
-    @property
-    def private_pem(self) -> bytes:
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-
-    @property
-    def public_pem(self) -> bytes:
-        return self.private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-
-    def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
+    def sign(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        subject: str,
+        expires_in: timedelta,
+        jti: str | None = None,
+        **claims: Any,
+    ) -> str:
+        """The one signer: every token the app issues (user API tokens and the per-service
+        tokens) is an RS256 JWT made here, naming the current key as `kid`."""
+        now = datetime.now(UTC)
+        payload = {
+            "iss": issuer,
+            "aud": audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + expires_in,
+            "jti": jti or uuid.uuid4().hex,
+            **claims,
+        }
+        return jwt.encode(payload, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
 
 def load_signing_keys(private_key_path: str) -> SigningKeys:
@@ -140,17 +144,13 @@ class ServiceTokens:
     def mint(self, user_id: str, service: str, ttl_seconds: int | None = None) -> str:
         if service not in SERVICE_SCOPES:
             raise ValueError(f"unknown service {service!r}")
-        now = datetime.now(UTC)
-        claims = {
-            "iss": self.issuer,
-            "aud": self.audiences[service],
-            "sub": user_id,
-            "scope": " ".join(SERVICE_SCOPES[service]),
-            "iat": now,
-            "exp": now + timedelta(seconds=ttl_seconds or self.ttl_seconds),
-            "jti": uuid.uuid4().hex,
-        }
-        return self.keys.sign(claims)
+        return self.keys.sign(
+            issuer=self.issuer,
+            audience=self.audiences[service],
+            subject=user_id,
+            expires_in=timedelta(seconds=ttl_seconds or self.ttl_seconds),
+            scope=" ".join(SERVICE_SCOPES[service]),
+        )
 
 
 def service_tokens() -> ServiceTokens:

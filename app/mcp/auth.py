@@ -1,10 +1,11 @@
 """Bearer tokens at an MCP service: who may call, and with which scopes.
 
 The main app is the only issuer. It signs with RS256 and publishes its public keys as a JWKS;
-a service fetches that document (with `requests`, with a timeout), keeps the keys in memory, and
-fetches again when a token names a key id it has not seen (the issuer rotated its key) or when
-its copy is old. A burst of tokens with unknown key ids costs at most one fetch per
-`min_refetch_interval`, so forged `kid`s cannot turn the service into a JWKS flooder.
+a service fetches that document with PyJWT's `PyJWKClient` (with a timeout), keeps the keys in
+memory, and fetches again when a token names a key id it has not seen (the issuer rotated its
+key) or when its copy is old. A burst of tokens with unknown key ids costs at most one fetch per
+`min_refetch_interval`, so forged `kid`s cannot turn the service into a JWKS flooder. While the
+keys cannot be fetched, no token can be checked: the service answers 503, not 401.
 
 A token is accepted only if it is RS256-signed by a published key, issued by the main app,
 meant for this service (`aud` = the service's own MCP URL, so the user's API token and tokens
@@ -15,14 +16,11 @@ never logged.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-import requests
+from jwt import PyJWK, PyJWKClient, PyJWKClientConnectionError, PyJWKClientError, PyJWKSetError
 
 log = logging.getLogger(__name__)
 
@@ -54,76 +52,20 @@ class Principal:
         return not self.scopes.isdisjoint(scopes)
 
 
-class JwksCache:
-    """The issuer's public keys by `kid`, fetched on demand and refreshed when stale or rotated."""
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        timeout: float = 5.0,
-        max_age: float = 900.0,
-        min_refetch_interval: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.url = url
-        self.timeout = timeout
-        self.max_age = max_age
-        self.min_refetch_interval = min_refetch_interval
-        self._clock = clock
-        self._keys: dict[str, Any] = {}
-        self._fetched_at: float | None = None
-        self._lock = threading.Lock()
-
-    def key(self, kid: str) -> Any | None:
-        """The public key for `kid`, or None if the issuer does not publish it."""
-        with self._lock:
-            if self._is_stale() or (kid not in self._keys and self._may_refetch()):
-                self._refresh()
-            return self._keys.get(kid)
-
-    def _is_stale(self) -> bool:
-        return self._fetched_at is None or self._clock() - self._fetched_at >= self.max_age
-
-    def _may_refetch(self) -> bool:
-        assert self._fetched_at is not None
-        return self._clock() - self._fetched_at >= self.min_refetch_interval
-
-    def _refresh(self) -> None:
-        """Fetch the JWKS; on failure keep the keys already known, if there are any."""
-        self._fetched_at = self._clock()  # also on failure: a dead issuer is not hammered
-        try:
-            response = requests.get(self.url, timeout=self.timeout)
-            response.raise_for_status()
-            self._keys = parse_jwks(response.json())
-        except (requests.RequestException, ValueError) as error:
-            log.warning("could not fetch the JWKS from %s: %s", self.url, error)
-            if not self._keys:
-                self._fetched_at = None  # try again on the next request
-                raise KeysUnavailable("the token issuer's keys are unavailable") from None
-
-
-def parse_jwks(document: Any) -> dict[str, Any]:
-    """The RS256 signing keys of a JWKS document by `kid`; other keys are skipped."""
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise ValueError("not a JWKS document")
-    keys: dict[str, Any] = {}
-    for entry in document["keys"]:
-        if not isinstance(entry, dict) or entry.get("kty") != "RSA" or not entry.get("kid"):
-            continue
-        if entry.get("alg", ALGORITHM) != ALGORITHM or entry.get("use", "sig") != "sig":
-            continue
-        try:
-            keys[entry["kid"]] = jwt.PyJWK(entry, algorithm=ALGORITHM).key
-        except jwt.PyJWTError:
-            log.warning("skipping an unusable key %s in the JWKS", entry.get("kid"))
-    return keys
+def jwks_client(
+    url: str, *, timeout: float = 5.0, max_age: float = 900.0, min_refetch_interval: float = 5.0
+) -> PyJWKClient:
+    """PyJWT's JWKS client: the key set cached for `max_age` seconds, fetched again for an
+    unknown `kid` at most once per `min_refetch_interval` seconds."""
+    return PyJWKClient(
+        url, lifespan=max_age, timeout=timeout, cooldown_duration=min_refetch_interval
+    )
 
 
 class TokenVerifier:
     """Checks bearer tokens meant for one service (one audience)."""
 
-    def __init__(self, keys: JwksCache, *, issuer: str, audience: str, leeway: float = 10.0):
+    def __init__(self, keys: PyJWKClient, *, issuer: str, audience: str, leeway: float = 10.0):
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
@@ -131,9 +73,7 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """The token's principal; `InvalidToken` or `KeysUnavailable` if it cannot be accepted."""
-        key = self.keys.key(_key_id(token))
-        if key is None:
-            raise InvalidToken("The access token was signed by an unknown key.")
+        key = self._key(_key_id(token))
         try:
             claims = jwt.decode(
                 token,
@@ -151,6 +91,18 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise InvalidToken("The access token is invalid.") from None
         return _principal(claims)
+
+    def _key(self, kid: str) -> PyJWK:
+        try:
+            return self.keys.get_signing_key(kid)
+        except PyJWKClientConnectionError as error:
+            log.warning("could not fetch the JWKS from %s: %s", self.keys.uri, error)
+            raise KeysUnavailable("the token issuer's keys are unavailable") from None
+        except ValueError as error:  # the issuer answered something that is not JSON
+            log.warning("the JWKS at %s is not JSON: %s", self.keys.uri, error)
+            raise KeysUnavailable("the token issuer's keys are unavailable") from None
+        except (PyJWKClientError, PyJWKSetError):  # no such kid (or no usable key at all)
+            raise InvalidToken("The access token was signed by an unknown key.") from None
 
 
 def _key_id(token: str) -> str:
@@ -176,14 +128,3 @@ def _principal(claims: dict[str, Any]) -> Principal:
         token_id=token_id,
         expires_at=int(claims["exp"]),
     )
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, or None if there is none."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return None
-    return token

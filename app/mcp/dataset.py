@@ -12,6 +12,7 @@ import gzip
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,8 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, create_engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import sqlalchemy_url
 from app.mcp.tools import ToolError
+from app.settings import sqlalchemy_url
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 EXTENSION_KEY = "mcp_sessions"
@@ -37,6 +38,15 @@ def read_jsonl(name: str, data_dir: Path = DATA_DIR) -> Iterator[dict[str, Any]]
 def read_cities(data_dir: Path = DATA_DIR) -> list[dict[str, str]]:
     """The dataset's cities: `{city, state, state_name}` each."""
     return json.loads((data_dir / "cities.json").read_text(encoding="utf-8"))
+
+
+def listing_rows(model: type, data_dir: Path = DATA_DIR) -> Iterator[dict[str, Any]]:
+    """The dataset's listings as rows of `model`: the address flattened, `listed_at` a date,
+    and only the columns `model` has (each service keeps the listing fields its tools use)."""
+    columns = set(model.__table__.columns.keys())  # type: ignore[attr-defined]
+    for record in read_jsonl("listings.jsonl.gz", data_dir):
+        row = {**record, **record["address"], "listed_at": date.fromisoformat(record["listed_at"])}
+        yield {name: value for name, value in row.items() if name in columns}
 
 
 def insert_rows(

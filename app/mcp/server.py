@@ -40,13 +40,14 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.bearer import bearer_token
+from app.errors import json_error
 from app.mcp.auth import (
     InvalidToken,
-    JwksCache,
     KeysUnavailable,
     Principal,
     TokenVerifier,
-    bearer_token,
+    jwks_client,
 )
 from app.mcp.protocol import (
     InsufficientScope,
@@ -112,7 +113,7 @@ def _install(app: Flask, registry: ToolRegistry, identity: ServerIdentity) -> No
     config = app.config
     resource_url = config["MCP_RESOURCE_URL"]
     issuer = (config.get("MCP_ISSUER") or config.get("APP_URL") or DEFAULT_ISSUER).rstrip("/")
-    keys = JwksCache(
+    keys = jwks_client(
         config.get("MCP_JWKS_URL") or f"{issuer}/.well-known/jwks.json",
         timeout=float(config.get("MCP_JWKS_TIMEOUT", 5.0)),
         max_age=float(config.get("MCP_JWKS_MAX_AGE", 900.0)),
@@ -196,7 +197,7 @@ def _no_stream() -> Response:
     if refusal is not None:
         return refusal
     message = "This server answers POST requests only; it offers no event stream or session."
-    return error_response(405, "method_not_allowed", message, {"Allow": "POST"})
+    return json_error(405, message, headers={"Allow": "POST"})
 
 
 def _resource_metadata() -> Response:
@@ -219,21 +220,19 @@ def _check_origin(service: McpService) -> Response | None:
     if origin is None or _normalise_origin(origin) in service.allowed_origins:
         return None
     log.warning("refused a request from origin %r", origin[:200])
-    return error_response(403, "forbidden_origin", "Requests from this origin are not allowed.")
+    return json_error(403, "Requests from this origin are not allowed.", code="forbidden_origin")
 
 
 def _check_media_types() -> Response | None:
     if request.mimetype != "application/json":
-        return error_response(
-            415, "unsupported_media_type", "Send one JSON-RPC message as application/json."
-        )
+        return json_error(415, "Send one JSON-RPC message as application/json.")
     if request.headers.get("Accept") and not request.accept_mimetypes.accept_json:
-        return error_response(406, "not_acceptable", "Responses are application/json.")
+        return json_error(406, "Responses are application/json.", code="not_acceptable")
     return None
 
 
 def _authenticate(service: McpService) -> Principal | Response:
-    token = bearer_token(request.headers.get("Authorization"))
+    token = bearer_token()
     if token is None:
         return _unauthorized(service, "A bearer token is required.", token_given=False)
     try:
@@ -241,7 +240,7 @@ def _authenticate(service: McpService) -> Principal | Response:
     except InvalidToken as error:
         return _unauthorized(service, str(error), token_given=True)
     except KeysUnavailable:
-        return error_response(503, "unavailable", "Tokens cannot be checked right now.")
+        return json_error(503, "Tokens cannot be checked right now.")
     if not principal.has_any_scope(set(service.registry.scopes)):
         return _insufficient_scope(service, " ".join(service.registry.scopes))
     return principal
@@ -255,21 +254,11 @@ def _read_body(limit: int) -> bytes | Response:
         body = None
     # A chunked body is cut at the limit by werkzeug without a word: at the limit means over.
     if body is None or (request.content_length is None and len(body) >= limit):
-        return error_response(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+        return json_error(413, f"The body is larger than {limit} bytes.")
     return body
 
 
 # Responses ------------------------------------------------------------------------------------
-
-
-def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    """The project's one error shape, for answers that are HTTP rather than JSON-RPC."""
-    response = jsonify(error={"code": code, "message": message})
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
 
 
 def _unauthorized(service: McpService, message: str, *, token_given: bool) -> Response:
@@ -277,7 +266,7 @@ def _unauthorized(service: McpService, message: str, *, token_given: bool) -> Re
     if token_given:
         params = {"error": "invalid_token", "error_description": message, **params}
     headers = {"WWW-Authenticate": _bearer_challenge(params)}
-    return error_response(401, "unauthorized", message, headers)
+    return json_error(401, message, headers=headers)
 
 
 def _insufficient_scope(service: McpService, scope: str) -> Response:
@@ -289,7 +278,7 @@ def _insufficient_scope(service: McpService, scope: str) -> Response:
     wanted = f"one of the scopes {scope!r}" if " " in scope else f"the scope {scope!r}"
     message = f"This request needs {wanted}."
     headers = {"WWW-Authenticate": _bearer_challenge(params)}
-    return error_response(403, "insufficient_scope", message, headers)
+    return json_error(403, message, code="insufficient_scope", headers=headers)
 
 
 def _bearer_challenge(params: Mapping[str, str]) -> str:

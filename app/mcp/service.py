@@ -6,19 +6,15 @@ service process needs around them is built here, the same way for both.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import click
 from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from prometheus_client import Counter
 from sqlalchemy import Engine, text
 from werkzeug.exceptions import HTTPException
 
-from app.config import DEFAULT_INSTANCE
 from app.errors import json_error
 from app.mcp.dataset import install_sessions, make_engine
 from app.mcp.protocol import method_label
@@ -26,36 +22,12 @@ from app.mcp.server import create_mcp_blueprint
 from app.mcp.tools import ToolRegistry
 from app.observability import configure_logging, init_metrics_endpoint, init_request_tracking
 from app.security_headers import init_security_headers
+from app.settings import Settings
 
 MCP_REQUESTS = Counter(
     "estate_mcp_requests_total", "JSON-RPC requests to an MCP service.", ["method", "status"]
 )
 EnsureLoaded = Callable[[Engine], bool]
-
-
-def service_config(service: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """A service's settings from the environment; names follow the main app's."""
-    env = dict(os.environ if environ is None else environ)
-    prefix = service.upper()  # LISTINGS or ANALYTICS
-    default_port = {"LISTINGS": 3001, "ANALYTICS": 3002}[prefix]
-    port = int(env.get(f"MCP_{prefix}_PORT") or default_port)
-    instance = Path(env.get("INSTANCE_PATH") or DEFAULT_INSTANCE).resolve()
-    app_url = (env.get("APP_URL") or f"http://127.0.0.1:{env.get('APP_PORT', '3000')}").rstrip("/")
-    return {
-        "SERVICE": f"mcp_{service}",
-        "INSTANCE_PATH": str(instance),
-        "DATABASE_URL": env.get(f"MCP_{prefix}_DATABASE_URL")
-        or f"sqlite:///{instance / f'mcp_{service}.db'}",
-        "MCP_RESOURCE_URL": env.get(f"MCP_{prefix}_URL") or f"http://127.0.0.1:{port}/mcp",
-        "MCP_ISSUER": app_url,
-        "MCP_JWKS_URL": env.get("MCP_JWKS_URL") or f"{app_url}/.well-known/jwks.json",
-        "MCP_ALLOWED_ORIGINS": env.get("MCP_ALLOWED_ORIGINS") or None,
-        "MAX_CONTENT_LENGTH": 1024 * 1024,
-        "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance / "outbox"),
-        "SMTP_URL": env.get("SMTP_URL") or None,
-        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
-        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
-    }
 
 
 def _json_errors(app: Flask) -> None:
@@ -98,7 +70,7 @@ def create_service_app(
     overrides: dict[str, Any] | None = None,
 ) -> Flask:
     """Build one MCP service: `service` is "listings" or "analytics"."""
-    config = service_config(service)
+    config = Settings().service_config(service)
     config.update(overrides or {})
     app = Flask(config["SERVICE"], instance_path=config["INSTANCE_PATH"])
     app.config.update(config)
@@ -130,10 +102,5 @@ def create_service_app(
             "tools": len(registry),
         }
         return jsonify(body), 200 if database == "ok" else 503
-
-    @app.cli.command("setup")
-    def setup() -> None:
-        """Load the bundled dataset if the database has none (building the app did it)."""
-        click.echo(f"{app.config['SERVICE']}: dataset ready")
 
     return app

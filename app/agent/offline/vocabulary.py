@@ -8,65 +8,23 @@ unless it is listed in a case-sensitive table.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Final
 
-# The dataset's 32 cities (name, state code), in the order of INTERFACES.md.
-CITIES: Final[tuple[tuple[str, str], ...]] = (
-    ("Portland", "OR"),
-    ("Seattle", "WA"),
-    ("Bellevue", "WA"),
-    ("Kirkland", "WA"),
-    ("Redmond", "WA"),
-    ("Vancouver", "WA"),
-    ("Tacoma", "WA"),
-    ("Spokane", "WA"),
-    ("Eugene", "OR"),
-    ("Salem", "OR"),
-    ("Bend", "OR"),
-    ("Boise", "ID"),
-    ("San Francisco", "CA"),
-    ("Oakland", "CA"),
-    ("San Jose", "CA"),
-    ("Los Angeles", "CA"),
-    ("San Diego", "CA"),
-    ("Sacramento", "CA"),
-    ("Denver", "CO"),
-    ("Austin", "TX"),
-    ("Dallas", "TX"),
-    ("Houston", "TX"),
-    ("Phoenix", "AZ"),
-    ("Salt Lake City", "UT"),
-    ("Chicago", "IL"),
-    ("Minneapolis", "MN"),
-    ("Atlanta", "GA"),
-    ("Nashville", "TN"),
-    ("Raleigh", "NC"),
-    ("Boston", "MA"),
-    ("New York", "NY"),
-    ("Miami", "FL"),
+# The dataset's cities (name, state code), in the order of data/cities.json: the one city table,
+# which the services load and data/generate.py builds the dataset from.
+_CITY_TABLE: Final[list[dict[str, str]]] = json.loads(
+    (Path(__file__).resolve().parents[3] / "data" / "cities.json").read_text(encoding="utf-8")
+)
+CITIES: Final[tuple[tuple[str, str], ...]] = tuple(
+    (row["city"], row["state"]) for row in _CITY_TABLE
 )
 
 CITY_STATE: Final[dict[str, str]] = dict(CITIES)
 
 # State code -> state name, for the states the dataset covers.
-STATES: Final[dict[str, str]] = {
-    "OR": "Oregon",
-    "WA": "Washington",
-    "ID": "Idaho",
-    "CA": "California",
-    "CO": "Colorado",
-    "TX": "Texas",
-    "AZ": "Arizona",
-    "UT": "Utah",
-    "IL": "Illinois",
-    "MN": "Minnesota",
-    "GA": "Georgia",
-    "TN": "Tennessee",
-    "NC": "North Carolina",
-    "MA": "Massachusetts",
-    "NY": "New York",
-    "FL": "Florida",
-}
+STATES: Final[dict[str, str]] = {row["state"]: row["state_name"] for row in _CITY_TABLE}
 
 # Other spellings of a city, besides its own name (matched case-insensitively).
 CITY_ALIASES: Final[dict[str, str]] = {
