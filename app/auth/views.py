@@ -28,7 +28,6 @@ from app.auth.accounts import EmailTaken, authenticate, create_user
 from app.auth.forms import LoginForm, SignupForm
 from app.auth.identity import (
     FORM_TYPES,
-    bearer_token,
     end_session,
     issue_token,
     start_session,
@@ -36,6 +35,7 @@ from app.auth.identity import (
 )
 from app.auth.keys import service_tokens, signing_keys
 from app.auth.passwords import MIN_PASSWORD_LENGTH
+from app.bearer import bearer_token
 from app.errors import ApiError
 from app.extensions import db, limiter
 from app.models import ApiToken, User
