@@ -101,11 +101,11 @@ def _init_chat(app: Flask) -> None:
     """The broker, the runner, the MCP client and the LLM provider: one of each per process."""
     from app.agent import make_provider
     from app.chat.replies import ReplyLeases, store_reply
+    from app.chat.runner import Runner
     from app.mcp.client import McpClient
     from app.metrics import BrokerCollector
     from app.streaming.broker import Broker, MemoryBroker
     from app.streaming.redis_broker import RedisBroker
-    from app.streaming.runner import Runner
 
     broker: Broker
     if app.config["REDIS_URL"]:

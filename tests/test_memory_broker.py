@@ -7,7 +7,7 @@ from app.streaming.broker import MemoryBroker, StreamInfo
 
 def test_a_finished_stream_replays_exactly_what_was_published_from_any_offset() -> None:
     broker = MemoryBroker(replay_ttl=60)
-    info = StreamInfo("s1", "u1", "c1", "m1")
+    info = StreamInfo("s1", "u1")
     broker.create(info)
     published = [
         ("start", {"stream_id": "s1"}),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, Protocol
 
@@ -29,12 +29,15 @@ class BrokerError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class StreamInfo:
-    """Who a stream belongs to and what it answers; fixed when the stream is created."""
+    """Who a stream belongs to, fixed when the stream is created.
+
+    `owner` is the user id (streams are counted per owner); `meta` is whatever the producer's
+    side needs to know of the stream later, opaque to the broker.
+    """
 
     stream_id: str
-    user_id: str
-    conversation_id: str
-    message_id: str
+    owner: str
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 # Called, in one process only, when a stream's producer died: (info, events so far, age in s).
@@ -80,7 +83,7 @@ class Broker(Protocol):
         """A reader went away."""
 
     def watch(self, stream_ids: list[str]) -> dict[str, int]:
-        """For the runner's watcher, twice a second: renew the leases of these streams, all
+        """For the producers' watcher, twice a second: renew the leases of these streams, all
         produced in this process, and count their readers in every process. A stream left out
         of the answer was closed or wiped under its producer, which must stop."""
 
@@ -88,11 +91,11 @@ class Broker(Protocol):
         """Register the handler that closes a stream whose producer died (its lease expired)."""
 
     def sweep_lost(self) -> None:
-        """Close the streams whose producer died while nobody was reading them (the runner's
-        housekeeper calls this every few seconds in every process)."""
+        """Close the streams whose producer died while nobody was reading them (the producers'
+        housekeeper, app/chat/runner.py, calls this every few seconds in every process)."""
 
-    def active_for(self, user_id: str) -> int:
-        """Streams of this user still being generated, in every process."""
+    def active_for(self, owner: str) -> int:
+        """Streams of this owner still being produced, in every process."""
 
     def request_cancel(self, stream_id: str) -> None:
         """Ask the stream's producer, wherever it runs, to stop."""
@@ -237,13 +240,11 @@ class MemoryBroker:
 
     def sweep_lost(self) -> None:
         """Nothing to do: the streams of a dead process died with it. Their replies are closed
-        from the database leases (app/streaming/runner.py)."""
+        from the database leases (app/chat/runner.py)."""
 
-    def active_for(self, user_id: str) -> int:
+    def active_for(self, owner: str) -> int:
         self._sweep()
-        return sum(
-            1 for s in self._streams.values() if not s.finished and s.info.user_id == user_id
-        )
+        return sum(1 for s in self._streams.values() if not s.finished and s.info.owner == owner)
 
     def stats(self) -> dict[str, int]:
         self._sweep()

@@ -2,13 +2,13 @@
 
 Selected when `REDIS_URL` is set. Every key starts with `REDIS_KEY_PREFIX` (default `estate:`):
 
-    s:<id>            hash: owner and ids, `seq` (last seq given), `done` (seq of `done`), `created`
+    s:<id>            hash: owner, meta (JSON), `seq` (last seq given), `done` (its seq), `created`
     s:<id>:events     Redis Stream of the events; entry id `<seq>-0`, fields n (name), d (JSON)
     s:<id>:lease      the producer's lease: renewed every second or so, expires after LEASE_TTL
     s:<id>:readers    hash: process id -> readers of this stream in that process
     s:<id>:lost       set (NX) by the one reader that closes a stream whose producer died
     active            set of the stream ids not done yet
-    u:<user>:active   the same, per user (the per-user cap)
+    u:<owner>:active  the same, per owner (the per-user cap)
     node:<process>    a process's own lease, renewed by its heartbeat: readers of a killed
                       process stop counting when it expires
     clients           hash: process id -> readers in that process (/sse/health)
@@ -25,7 +25,8 @@ next `publish`, and `finish` waits until the stream's events are written.
 Readers elsewhere block in XREAD for at most READ_SLICE at a time; between slices they look at the
 producer's lease, and the first reader to find it expired on a stream that is not done closes
 the stream through the `on_lost` handler. Streams nobody reads are closed the same way by
-`sweep_lost`, which the runner's housekeeper calls every few seconds in every process.
+`sweep_lost`, which the producers' housekeeper (app/chat/runner.py) calls every few seconds in
+every process.
 
 Every Redis call goes through redis-py's sockets, which gevent's monkey-patching makes
 cooperative: a blocked XREAD, or a slow Redis, suspends only its own greenlet. Each following
@@ -37,6 +38,7 @@ total over every process.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -239,14 +241,13 @@ class RedisBroker:
     def create(self, info: StreamInfo) -> None:
         self._ensure_running()
         meta = self._meta(info.stream_id)
-        user_active = self._key("u", info.user_id, "active")
+        user_active = self._key("u", info.owner, "active")
         with self._errors(), self.redis.pipeline() as pipe:
             pipe.hset(
                 meta,
                 mapping={
-                    "user_id": info.user_id,
-                    "conversation_id": info.conversation_id,
-                    "message_id": info.message_id,
+                    "owner": info.owner,
+                    "meta": json.dumps(info.meta),
                     "seq": 0,
                     "created": time.time(),
                     "node": self.node,
@@ -364,14 +365,14 @@ class RedisBroker:
             self._refused.pop(stream_id, None)
         meta = self._meta(stream_id)
         with self._errors():
-            user_id = self.redis.hget(meta, "user_id")
+            owner = self.redis.hget(meta, "owner")
             with self.redis.pipeline() as pipe:
                 for key in (meta, *(self._stream_key(stream_id, k) for k in ("events", "readers"))):
                     pipe.expire(key, self.replay_ttl)
                 pipe.delete(self._stream_key(stream_id, "lease"))
                 pipe.srem(self._key("active"), stream_id)
-                if user_id is not None:
-                    pipe.srem(self._key("u", user_id, "active"), stream_id)
+                if owner is not None:
+                    pipe.srem(self._key("u", owner, "active"), stream_id)
                 pipe.execute()
 
     # --- reader side -------------------------------------------------------------------------
@@ -432,12 +433,10 @@ class RedisBroker:
 
     def info(self, stream_id: str) -> StreamInfo | None:
         with self._errors():
-            user_id, conversation_id, message_id = self.redis.hmget(
-                self._meta(stream_id), ["user_id", "conversation_id", "message_id"]
-            )
-        if user_id is None:
+            owner, meta = self.redis.hmget(self._meta(stream_id), ["owner", "meta"])
+        if owner is None:
             return None
-        return StreamInfo(stream_id, user_id, conversation_id, message_id)
+        return StreamInfo(stream_id, owner, json.loads(meta or "{}"))
 
     def progress(self, stream_id: str) -> tuple[int, bool] | None:
         produced_here = self._produced.progress(stream_id)
@@ -505,9 +504,9 @@ class RedisBroker:
         leases = self.redis.mget([self._stream_key(s, "lease") for s in stream_ids])
         return sum(1 for lease in leases if lease)
 
-    def active_for(self, user_id: str) -> int:
+    def active_for(self, owner: str) -> int:
         with self._errors():
-            return self._alive_streams(self._key("u", user_id, "active"))
+            return self._alive_streams(self._key("u", owner, "active"))
 
     def stats(self) -> dict[str, int]:
         with self._errors():
