@@ -104,8 +104,9 @@ def _init_chat(app: Flask) -> None:
     from app.chat.runner import Runner
     from app.mcp.client import McpClient
     from app.metrics import BrokerCollector
-    from app.streaming.broker import Broker, MemoryBroker
-    from app.streaming.redis_broker import RedisBroker
+    from app.streaming.broker import Broker
+    from app.streaming.memory import MemoryBroker
+    from app.streaming.redis import RedisBroker
 
     broker: Broker
     if app.config["REDIS_URL"]:
