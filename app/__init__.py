@@ -100,9 +100,9 @@ def _init_extensions(app: Flask) -> None:
 def _init_chat(app: Flask) -> None:
     """The broker, the runner, the MCP client and the LLM provider: one of each per process."""
     from app.agent import make_provider
+    from app.agent.mcp_client import McpClient
     from app.chat.replies import ReplyLeases, store_reply
     from app.chat.runner import Runner
-    from app.mcp.client import McpClient
     from app.metrics import BrokerCollector
     from app.streaming.broker import Broker
     from app.streaming.memory import MemoryBroker

@@ -12,8 +12,8 @@ import openai
 
 from app.agent.events import AgentError, ContentDelta, ToolCallRequest, ToolFinished, ToolStarted
 from app.agent.loop import build_messages, run_agent
+from app.agent.mcp_client import ToolDef, ToolResult
 from app.agent.toolbox import Toolbox
-from app.mcp.client import ToolDef, ToolResult
 
 Step = list[str | ToolCallRequest] | Exception
 
