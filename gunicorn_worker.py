@@ -3,7 +3,7 @@
 gunicorn has no server hook for a worker's SIGTERM: its gevent worker only stops accepting and
 waits `graceful_timeout` for open requests, then cuts them. A reply being written would be cut
 with it, its message left `streaming` and its readers without `done`. This worker also tells
-the main app's runner (app/streaming/runner.py), which ends every running reply with a
+the main app's runner (app/chat/runner.py), which ends every running reply with a
 `shutting_down` error and `done`, stores it, and writes its events out; the open event streams
 then end cleanly, and the worker exits once they have. At start it lets the runner's
 housekeeper run, so that a restarted worker closes the replies of the one that was killed.

@@ -106,13 +106,14 @@ def _init_extensions(app: Flask) -> None:
 def _init_chat(app: Flask) -> None:
     """The broker, the runner, the MCP client and the LLM provider: one of each per process."""
     from app.agent import make_provider
+    from app.agent.mcp_client import McpClient
     from app.chat.replies import ReplyLeases, store_reply
-    from app.mcp.client import McpClient
+    from app.chat.runner import Runner
     from app.metrics import BrokerCollector
     from app.observability import init_metrics_endpoint
-    from app.streaming.broker import Broker, MemoryBroker
-    from app.streaming.redis_broker import RedisBroker
-    from app.streaming.runner import Runner
+    from app.streaming.broker import Broker
+    from app.streaming.memory import MemoryBroker
+    from app.streaming.redis import RedisBroker
 
     broker: Broker
     if app.config["REDIS_URL"]:

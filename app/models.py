@@ -137,7 +137,7 @@ class Message(db.Model):
     always "completed".
 
     While its reply is written an assistant message is `streaming` and holds a lease,
-    `lease_expires_at`, which the process writing it renews (app/streaming/runner.py). A lease
+    `lease_expires_at`, which the process writing it renews (app/chat/runner.py). A lease
     that runs out means that process died: any process then stores the reply as failed with
     `generation_lost`, whichever broker runs. The lease is cleared when the reply is stored.
     """

@@ -25,10 +25,10 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.chat.replies import ReplyLeases, store_reply
+from app.chat.runner import GENERATION_LOST
+from app.chat.transcript import Outcome, ReplyInfo
 from app.extensions import db
 from app.models import Message, UTCDateTime, new_id
-from app.streaming.broker import StreamInfo
-from app.streaming.runner import GENERATION_LOST, Outcome
 from tests.conftest import (
     app_config,
     delete_redis_keys,
@@ -260,10 +260,10 @@ def insert_row(connection: sa.Connection, table: str, **values: Any) -> None:
     connection.execute(sa.table(table, *columns).insert().values(**values))
 
 
-def insert_streaming_reply(app: Flask) -> StreamInfo:
+def insert_streaming_reply(app: Flask) -> ReplyInfo:
     """A user, a conversation and a reply being written, with the columns of the first schema."""
     now = datetime.now(UTC)
-    info = StreamInfo(new_id(), new_id(), new_id(), new_id())
+    info = ReplyInfo(new_id(), new_id(), new_id(), new_id())
     with app.app_context(), db.engine.begin() as connection:
         insert_row(
             connection,
@@ -298,7 +298,7 @@ def insert_streaming_reply(app: Flask) -> StreamInfo:
     return info
 
 
-def outcome(info: StreamInfo, status: str, text: str, error: Any = None) -> Outcome:
+def outcome(info: ReplyInfo, status: str, text: str, error: Any = None) -> Outcome:
     metrics = {"ttft_ms": None, "duration_ms": 1, "chunks": 0, "tool_calls": 0}
     return Outcome(info, status, text, [], metrics, error)
 

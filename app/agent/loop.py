@@ -81,19 +81,3 @@ def run_agent(
             messages.append(
                 {"role": "tool", "tool_call_id": call.call_id, "content": results[call.call_id]}
             )
-
-
-def tool_call_record(event: ToolFinished, arguments: dict[str, Any]) -> dict[str, Any]:
-    """How a tool call is stored with the assistant message."""
-    record: dict[str, Any] = {
-        "call_id": event.call_id,
-        "name": event.name,
-        "arguments": arguments,
-        "status": "failed" if event.error else "completed",
-        "duration_ms": event.duration_ms,
-    }
-    if event.error:
-        record["error"] = event.error
-    else:
-        record["summary"] = event.summary
-    return record

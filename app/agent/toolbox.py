@@ -11,7 +11,7 @@ from gevent.pool import Group
 from gevent.queue import Queue
 
 from app.agent.events import AgentEvent, ToolCallRequest, ToolFinished, ToolStarted
-from app.mcp.client import McpClient, ToolResult
+from app.agent.mcp_client import McpClient, ToolResult
 from app.metrics import TOOL_CALLS, TOOL_LATENCY
 
 # What the model is shown of a result: enough for its answer, bounded for its context.

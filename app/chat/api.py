@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from app.chat import bp
+from app.chat.events import READER_ENDINGS, Error, as_text, closing, numbered
 from app.chat.replies import (
     ChatBody,
     StoredReply,
@@ -18,21 +19,14 @@ from app.chat.replies import (
     owned_conversation,
     stored_reply,
 )
+from app.chat.runner import GENERATION_LOST, Runner
+from app.chat.transcript import ReplyInfo
 from app.errors import ApiError, json_error
 from app.extensions import db, limiter
 from app.models import Conversation, Message
-from app.streaming.broker import Broker, BrokerError, StreamInfo
-from app.streaming.reader import (
-    Batches,
-    closing_events,
-    nothing_left,
-    sse_body,
-    sse_stream,
-    text_body,
-    text_stream,
-)
-from app.streaming.runner import GENERATION_LOST, Runner
-from app.streaming.sse import parse_last_event_id
+from app.streaming.broker import Broker, BrokerError
+from app.streaming.reader import Batches, follow_events, nothing_left, sse_body
+from app.streaming.sse import Event, parse_last_event_id
 from app.validation import parse_body
 
 # Per user (behind one proxy or office address, users do not share a quota), and only replies
@@ -53,7 +47,7 @@ def _runner() -> Runner:
     return current_app.extensions["runner"]
 
 
-def _start_reply() -> StreamInfo:
+def _start_reply() -> ReplyInfo:
     body = parse_body(ChatBody)
     limit = current_app.config["CHAT_MAX_CONCURRENT_PER_USER"]
     if _broker().active_for(current_user.id) >= limit:
@@ -75,34 +69,37 @@ def _wants_text() -> bool:
     return best == "text/plain" and "text/event-stream" not in request.accept_mimetypes
 
 
-def _stream_response(info: StreamInfo, after: int) -> Response:
+def _stream_response(info: ReplyInfo, after: int) -> Response:
     """The response that reads the stream; decided fully before the body starts."""
-    config = current_app.config
-    broker = _broker()
+
+    def ending(after: int, reason: str) -> list[Event]:
+        error = Error(reason, READER_ENDINGS[reason])
+        return numbered(closing(info.conversation_id, info.message_id, "failed", error), after)
+
+    keepalive = current_app.config["SSE_KEEPALIVE"]
+    batches = follow_events(_broker(), info.stream_id, after, keepalive, ending)
     db.session.remove()  # the stream may last minutes: give the connection back now
+    return _events_response(info.stream_id, batches)
+
+
+def _events_response(stream_id: str, batches: Batches) -> Response:
+    """SSE frames of these batches, or plain text if the client asked for it."""
     if _wants_text():
-        body = text_stream(broker, info, after, keepalive=config["SSE_KEEPALIVE"])
-        response = Response(body, mimetype="text/plain")
+        response = Response(as_text(batches), mimetype="text/plain")
     else:
-        body = sse_stream(
-            broker,
-            info,
-            after,
-            keepalive=config["SSE_KEEPALIVE"],
-            retry_ms=config["SSE_RETRY"],
-        )
+        body = sse_body(stream_id, batches, current_app.config["SSE_RETRY"])
         response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
-    response.headers["X-Stream-Id"] = info.stream_id
+    response.headers["X-Stream-Id"] = stream_id
     return response
 
 
-def _owned_stream(stream_id: str) -> StreamInfo:
-    info = _broker().info(stream_id)
-    if info is None or info.user_id != current_user.id:
+def _owned_stream(stream_id: str) -> ReplyInfo:
+    stream = _broker().info(stream_id)
+    if stream is None or stream.owner != current_user.id:
         raise ApiError(404, "No such stream (it may have expired; see the conversation history).")
-    return info
+    return ReplyInfo.of(stream)
 
 
 @bp.errorhandler(BrokerError)
@@ -172,15 +169,7 @@ def _stream_of_a_dead_worker(stream_id: str, after: int) -> Response:
         raise ApiError(404, "No such stream (it may have expired; see the conversation history).")
     batches = _ending_of(reply, after, current_app._get_current_object(), _runner())
     db.session.remove()  # the wait may last seconds: give the connection back now
-    if _wants_text():
-        response = Response(text_body(batches), mimetype="text/plain")
-    else:
-        body = sse_body(stream_id, batches, current_app.config["SSE_RETRY"])
-        response = Response(body, mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    response.headers["X-Stream-Id"] = stream_id
-    return response
+    return _events_response(stream_id, batches)
 
 
 def _ending_of(reply: StoredReply, after: int, app: Flask, runner: Runner) -> Batches:
@@ -195,15 +184,18 @@ def _ending_of(reply: StoredReply, after: int, app: Flask, runner: Runner) -> Ba
         gevent.sleep(LEASE_POLL)
         with app.app_context():
             current = stored_reply(info.user_id, info.stream_id)
+    ids = info.conversation_id, info.message_id
     if current is None:  # the conversation was deleted meanwhile
-        yield closing_events(info, after, "stream_lost", "This reply no longer exists.")
+        gone = Error("stream_lost", "This reply no longer exists.")
+        yield numbered(closing(*ids, "failed", gone), after)
         return
+    error = None
     if current.error == GENERATION_LOST.code:
-        message = GENERATION_LOST.message
-    else:
-        message = "The reply ended with an error; see the conversation history."
+        error = Error.of(GENERATION_LOST)
+    elif current.error is not None:
+        error = Error(current.error, "The reply ended with an error; see the conversation history.")
     status = "cancelled" if current.status == "interrupted" else current.status
-    yield closing_events(info, after, current.error, message, status)
+    yield numbered(closing(*ids, status, error), after)
 
 
 @bp.post("/agents/streams/<id:stream_id>/cancel")

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 
 from app.agent.loop import build_messages, run_agent
 from app.agent.toolbox import Toolbox
+from app.chat.transcript import Outcome, ReplyInfo
 from app.errors import ApiError
 from app.extensions import db
 from app.metrics import (
@@ -32,8 +33,6 @@ from app.metrics import (
 )
 from app.models import Conversation, Message, User, new_id
 from app.observability import request_id
-from app.streaming.broker import StreamInfo
-from app.streaming.runner import Outcome
 from app.validation import Body
 
 TITLE_CHARS = 60
@@ -90,7 +89,7 @@ def recent_history(conversation: Conversation, limit: int) -> list[dict[str, str
     return [{"role": m.role, "content": m.content} for m in reversed(rows)]
 
 
-def begin_turn(user: User, body: ChatBody) -> tuple[StreamInfo, list[dict[str, str]], str]:
+def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, str]], str]:
     """Store the user message (and a placeholder for the reply) before anything streams."""
     config = current_app.config
     message = body.text(config["CHAT_MAX_MESSAGE_CHARS"])
@@ -107,7 +106,7 @@ def begin_turn(user: User, body: ChatBody) -> tuple[StreamInfo, list[dict[str, s
         conversation = Conversation(id=new_id(), user_id=user.id, title=title)
         db.session.add(conversation)
         history, last_seq = [], 0
-    info = StreamInfo(
+    info = ReplyInfo(
         stream_id=new_id(),
         user_id=user.id,
         conversation_id=conversation.id,
@@ -193,7 +192,7 @@ class ReplyLeases:
         )
         db.session.commit()
 
-    def expired(self, limit: int = 100) -> list[tuple[StreamInfo, float]]:
+    def expired(self, limit: int = 100) -> list[tuple[ReplyInfo, float]]:
         """Replies still `streaming` whose lease ran out, with their age in seconds."""
         now = datetime.now(UTC)
         rows = db.session.execute(
@@ -209,7 +208,7 @@ class ReplyLeases:
 class StoredReply:
     """What the database knows of a reply, for a reader whose stream the broker has not."""
 
-    info: StreamInfo
+    info: ReplyInfo
     status: str
     error: str | None
     lease_expired: bool
@@ -235,8 +234,8 @@ def stored_reply(user_id: str, stream_id: str) -> StoredReply | None:
     )
 
 
-def _info(message: Message, user_id: str) -> StreamInfo:
-    return StreamInfo(
+def _info(message: Message, user_id: str) -> ReplyInfo:
+    return ReplyInfo(
         stream_id=message.stream_id or "",
         user_id=user_id,
         conversation_id=message.conversation_id,

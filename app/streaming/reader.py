@@ -8,19 +8,20 @@ detached, and the generation goes on.
 If the broker fails under a reader (Redis restarting), the reader keeps its client with
 keep-alives for up to BROKER_PATIENCE seconds and carries on if the broker comes back; if it
 does not, or if the stream vanished before its `done`, the reader ends the response itself with
-an `error` and a `done` of status `failed`, so a client never hangs on a dead stream.
+the events its caller's `Ending` gives (app/chat/events.py: an `error` and a `done` of status
+`failed`), so a client never hangs on a dead stream.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import gevent
 
-from app.streaming.broker import Broker, BrokerError, StreamInfo
-from app.streaming.sse import KEEPALIVE, Event, encode, retry_field
+from app.streaming.broker import Broker, BrokerError
+from app.streaming.sse import KEEPALIVE, Event, retry_field
 
 log = logging.getLogger(__name__)
 
@@ -34,34 +35,25 @@ def nothing_left(broker: Broker, stream_id: str, after: int) -> bool:
     return progress is not None and progress[1] and after >= progress[0]
 
 
-def closing_events(
-    info: StreamInfo, after: int, code: str | None, message: str, status: str = "failed"
-) -> list[Event]:
-    """An `error` (if `code`) and a `done` written by the reader itself, numbered on from the
-    client's."""
-    events = []
-    if code is not None:
-        error = {"code": code, "message": message, "retryable": True}
-        events.append(Event(after + 1, "error", encode(error)))
-    done = {
-        "status": status,
-        "conversation_id": info.conversation_id,
-        "message_id": info.message_id,
-    }
-    events.append(Event(after + len(events) + 1, "done", encode(done)))
-    return events
+# How a stream ends when the reader, not its producer, has to end it: (after, reason) -> the
+# closing events, numbered on from `after`. The reasons are READER_GAVE_UP and STREAM_VANISHED.
+Ending = Callable[[int, str], list[Event]]
+READER_GAVE_UP = "stream_unavailable"  # the broker failed for longer than BROKER_PATIENCE
+STREAM_VANISHED = "stream_lost"  # the stream disappeared before its last event
 
 
 def follow_events(
-    broker: Broker, info: StreamInfo, after: int, keepalive: float
+    broker: Broker, stream_id: str, after: int, keepalive: float, ending: Ending
 ) -> Iterator[list[Event] | None]:
     """Batches of events after `after`, or None when `keepalive` passed with nothing new.
+
+    The stream's last event is the one named `done`; if the stream cannot get there, the batch
+    `ending` gives ends it.
 
     Every turn of the loop either waits in the broker or ends it: a finished stream answers
     `read` at once, so an empty answer is looked into rather than taken as a quiet interval
     (a client claiming events past the end once made this loop spin, writing keep-alives).
     """
-    stream_id = info.stream_id
     try:
         broker.attach(stream_id)
         attached = True
@@ -79,25 +71,14 @@ def follow_events(
                 failing_since = failing_since or now
                 if now - failing_since >= BROKER_PATIENCE:
                     log.warning("reader of stream %s gives up: %s", stream_id, error)
-                    yield closing_events(
-                        info,
-                        after,
-                        "stream_unavailable",
-                        "The streaming service is unavailable; "
-                        "the reply so far is kept in the conversation.",
-                    )
+                    yield ending(after, READER_GAVE_UP)
                     return
                 gevent.sleep(BROKER_RETRY)
                 yield None  # a keep-alive, which also notices a client that left
                 continue
             failing_since = None
             if events is None:  # vanished before its `done` (Redis lost it)
-                yield closing_events(
-                    info,
-                    after,
-                    "stream_lost",
-                    "This reply's stream was lost; the reply so far is kept in the conversation.",
-                )
+                yield ending(after, STREAM_VANISHED)
                 return
             if not events:
                 yield None
@@ -117,34 +98,7 @@ def follow_events(
 Batches = Iterator[list[Event] | None]  # batches of events; None: a keep-alive is due
 
 
-def sse_stream(
-    broker: Broker, info: StreamInfo, after: int, *, keepalive: float, retry_ms: int
-) -> Iterator[str]:
-    return sse_body(info.stream_id, follow_events(broker, info, after, keepalive), retry_ms)
-
-
-def text_stream(broker: Broker, info: StreamInfo, after: int, *, keepalive: float) -> Iterator[str]:
-    return text_body(follow_events(broker, info, after, keepalive))
-
-
 def sse_body(stream_id: str, batches: Batches, retry_ms: int) -> Iterator[str]:
     yield retry_field(retry_ms)
     for batch in batches:
         yield KEEPALIVE if batch is None else "".join(e.frame(stream_id) for e in batch)
-
-
-def text_body(batches: Batches) -> Iterator[str]:
-    """Plain text for terminals: the reply's text, an `[error: …]` line if any, `[done: …]`."""
-    for batch in batches:
-        if batch is None:
-            continue
-        out: list[str] = []
-        for event in batch:
-            if event.name == "content":
-                out.append(event.data["chunk"])
-            elif event.name == "error":
-                out.append(f"\n[error: {event.data['message']}]")
-            elif event.name == "done":
-                out.append(f"\n[done: {event.data['status']}]\n")
-        if out:
-            yield "".join(out)

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-EVENT_NAMES = frozenset({"start", "thinking", "tool", "content", "error", "done"})
 KEEPALIVE = ": keep-alive\n\n"
 
 

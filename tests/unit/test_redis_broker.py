@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from app.streaming.broker import BrokerError, StreamInfo
-from app.streaming.redis_broker import RedisBroker
+from app.streaming.redis import RedisBroker
 from app.streaming.sse import Event
 from tests.conftest import delete_redis_keys, free_port
 from tests.live import ROOT
@@ -47,7 +47,7 @@ def raw(redis_url: str) -> redis.Redis:
 
 
 def new_stream(broker: RedisBroker, user_id: str = "u1") -> StreamInfo:
-    info = StreamInfo(uuid.uuid4().hex, user_id, "c1", "m1")
+    info = StreamInfo(uuid.uuid4().hex, user_id, {"reply": "r1", "note": "é"})
     broker.create(info)
     return info
 
@@ -150,13 +150,13 @@ from gevent import monkey
 monkey.patch_all()
 import json, sys, time, gevent
 from app.streaming.broker import StreamInfo
-from app.streaming.redis_broker import RedisBroker
+from app.streaming.redis import RedisBroker
 
 url, prefix = sys.argv[1:3]
 producer, other = RedisBroker(url, 60, prefix=prefix), RedisBroker(url, 60, prefix=prefix)
 cancelled = []
 producer.on_cancel(lambda stream_id: cancelled.append((stream_id, time.monotonic())))
-info = StreamInfo("probe", "u", "c", "m")
+info = StreamInfo("probe", "u")
 producer.create(info)
 
 ticks = []
@@ -302,7 +302,7 @@ def test_unreachable_redis_raises_broker_error_quickly() -> None:
     broker = RedisBroker(f"redis://127.0.0.1:{free_port()}/0", replay_ttl=60)
     started = time.monotonic()
     with pytest.raises(BrokerError):
-        broker.create(StreamInfo("s", "u", "c", "m"))
+        broker.create(StreamInfo("s", "u"))
     with pytest.raises(BrokerError):
         broker.active_for("u")
     assert time.monotonic() - started < 5

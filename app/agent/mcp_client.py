@@ -4,7 +4,9 @@ One pooled `requests.Session` per service; every call carries a fresh short-live
 that service (minted per call, carrying the user's id) and a timeout. Retries happen only on
 connection errors and 502/503/504, never on 4xx. Tools are discovered from each service's
 `tools/list` and cached; a service that is down leaves the other's tools usable, and a call to
-one of its tools becomes a tool error the model can read, never an exception.
+one of its tools becomes a tool error the model can read, never an exception. Answers are read
+with the MCP SDK's models (`mcp_types`): an answer that is not what the spec says is a failure
+of that service, like any other.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic
 import requests
+from mcp_types import (
+    CallToolResult,
+    JSONRPCError,
+    JSONRPCResponse,
+    ListToolsResult,
+    TextContent,
+)
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -25,6 +35,9 @@ log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = "2025-11-25"
 TokenMinter = Callable[[str, str], str]  # (user_id, service) -> bearer token
+_ANSWER: pydantic.TypeAdapter[JSONRPCResponse | JSONRPCError] = pydantic.TypeAdapter(
+    JSONRPCResponse | JSONRPCError
+)
 
 
 class McpError(Exception):
@@ -101,7 +114,7 @@ class McpClient:
         method: str,
         params: dict[str, Any],
         request_id: str | None = None,
-    ) -> Any:
+    ) -> dict[str, Any]:
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
         headers = {
             "Authorization": f"Bearer {self.mint_token(user_id, service)}",
@@ -122,10 +135,10 @@ class McpClient:
             raise McpError(f"the {service} service refused the request ({response.status_code})")
         if response.status_code >= 500:
             raise McpError(f"the {service} service failed ({response.status_code})")
-        message = _read_message(response)
-        if "error" in message:
-            raise McpError(str(message["error"].get("message", "tool error")))
-        return message.get("result")
+        answer = _read_answer(response)
+        if isinstance(answer, JSONRPCError):
+            raise McpError(answer.error.message or "tool error")
+        return answer.result
 
     # Tools ----------------------------------------------------------------------------------
 
@@ -142,17 +155,17 @@ class McpClient:
                     "clientInfo": {"name": "estate-assistant", "version": "1"},
                 },
             )
-            result = self._rpc(service, user_id, "tools/list", {})
-        except McpError as error:
+            result = ListToolsResult.model_validate(self._rpc(service, user_id, "tools/list", {}))
+        except (McpError, pydantic.ValidationError) as error:
             log.warning("tool discovery failed for %s: %s", service, error)
             self._listed_at[service] = 0.0
             return
-        for tool in result.get("tools", []):
-            self._tools[tool["name"]] = ToolDef(
+        for tool in result.tools:
+            self._tools[tool.name] = ToolDef(
                 service=service,
-                name=tool["name"],
-                description=tool.get("description") or "",
-                input_schema=tool.get("inputSchema") or {"type": "object"},
+                name=tool.name,
+                description=tool.description or "",
+                input_schema=tool.input_schema or {"type": "object"},
             )
         self._listed_at[service] = time.monotonic()
 
@@ -180,28 +193,29 @@ class McpClient:
             return ToolResult(False, f"tool {name} is unavailable right now")
         try:
             params = {"name": name, "arguments": arguments}
-            result = self._rpc(service, user_id, "tools/call", params, request_id)
+            answer = self._rpc(service, user_id, "tools/call", params, request_id)
+            result = CallToolResult.model_validate(answer)
         except McpError as error:
             self._listed_at[service] = 0.0  # rediscover on the next call
             return ToolResult(False, str(error))
-        text = "\n".join(
-            part.get("text", "") for part in result.get("content", []) if part.get("type") == "text"
-        )
-        structured = result.get("structuredContent")
-        if result.get("isError"):
+        except pydantic.ValidationError:
+            return ToolResult(False, f"the {service} service sent an invalid tool result")
+        text = "\n".join(part.text for part in result.content if isinstance(part, TextContent))
+        structured = result.structured_content
+        if result.is_error:
             return ToolResult(False, text or "the tool failed")
         return ToolResult(True, text or json.dumps(structured), structured)
 
 
-def _read_message(response: requests.Response) -> dict[str, Any]:
-    """The JSON-RPC message of a response, whether sent as JSON or as one SSE event."""
-    content_type = response.headers.get("Content-Type", "")
-    try:
-        if content_type.startswith("text/event-stream"):
-            for line in response.text.splitlines():
-                if line.startswith("data:"):
-                    return json.loads(line[5:])
+def _read_answer(response: requests.Response) -> JSONRPCResponse | JSONRPCError:
+    """The JSON-RPC answer of a response, whether sent as JSON or as one SSE event."""
+    body = response.text
+    if response.headers.get("Content-Type", "").startswith("text/event-stream"):
+        data = [line[5:] for line in body.splitlines() if line.startswith("data:")]
+        if not data:
             raise McpError("the service sent no message")
-        return response.json()
-    except ValueError:
+        body = data[0]
+    try:
+        return _ANSWER.validate_json(body)
+    except pydantic.ValidationError:
         raise McpError(f"the service answered {response.status_code} with no JSON-RPC") from None

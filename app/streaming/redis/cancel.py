@@ -1,0 +1,64 @@
+"""Cancel requests across processes: a pub/sub channel, and one listener greenlet per process.
+
+A request for a stream produced in this process is handled here without a round trip; any other
+is published, and the listener of every process calls its handlers with the stream id.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import gevent
+import redis
+
+from app.streaming.broker import CancelHandler
+from app.streaming.redis.keys import READ_SLICE, Keys, errors
+
+log = logging.getLogger(__name__)
+
+RESUBSCRIBE_INTERVAL = 1.0  # seconds between attempts while Redis is away
+
+
+class CancelChannel:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.redis = client
+        self.channel = keys.key("cancel")
+        self.handlers: list[CancelHandler] = []
+
+    def subscribe(self) -> redis.client.PubSub:
+        """Subscribe now (before any stream of ours can be cancelled); `listen` then reads it."""
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(self.channel)
+        return pubsub
+
+    def request(self, stream_id: str) -> None:
+        """Ask every process to stop this stream."""
+        with errors():
+            self.redis.publish(self.channel, stream_id)
+
+    def notify(self, stream_id: str) -> None:
+        """Call this process's handlers."""
+        for handler in self.handlers:
+            handler(stream_id)
+
+    def listen(self, pubsub: redis.client.PubSub) -> None:
+        """Call this process's cancel handlers for every cancel request, from any process."""
+        while True:
+            try:
+                message = pubsub.get_message(timeout=READ_SLICE)
+            except redis.RedisError as error:
+                log.warning("redis broker cancel listener reconnecting: %s", error)
+                pubsub.close()
+                pubsub = self._resubscribe()
+                continue
+            if message is not None:
+                self.notify(message["data"])
+            gevent.sleep(0)  # a burst of messages reads without blocking: let others run
+
+    def _resubscribe(self) -> redis.client.PubSub:
+        while True:
+            gevent.sleep(RESUBSCRIBE_INTERVAL)
+            try:
+                return self.subscribe()
+            except redis.RedisError:
+                continue
