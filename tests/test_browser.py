@@ -171,7 +171,13 @@ def sign_up(page: Page, name: str = "Ada") -> str:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("textbox", name="Message")).to_be_focused()
+    chat_ready(page)
     return email
+
+
+def chat_ready(page: Page) -> None:
+    """Wait until the page's script has taken over the composer (ES modules load after HTML)."""
+    expect(page.locator("#composer")).to_have_attribute("data-ready", "true")
 
 
 def screenshot(page: Page, name: str, full_page: bool = False) -> None:
@@ -364,6 +370,9 @@ def test_a_stream_the_server_will_not_resume_shows_what_history_saved(
     expect(page.locator("#connection")).to_have_attribute("data-state", "connected")
     assert page.evaluate(ALL_SOURCES_CLOSED)
     assert len(connections) == 1, connections  # a 204 is final: no reconnect
+    # Nobody reads the reply: the server stops it after the detach grace, closing the upstream
+    # (before the next test scripts its own turn, which this reply would otherwise take).
+    assert llm.wait_for(lambda: llm.client_closed, timeout=15)
 
 
 def test_model_markup_and_script_links_stay_inert(page: Page, llm: ScriptedLLM) -> None:

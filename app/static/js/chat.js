@@ -233,6 +233,7 @@ async function start() {
   await loadConversations();
   const id = new URLSearchParams(window.location.search).get("c");
   if (id) await openConversation(id).catch(() => {});
+  ui.form.dataset.ready = "true"; // for scripts driving the page: the composer now answers
 }
 
 start();
