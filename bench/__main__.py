@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): the streaming path against a bare relay, in one run.
 
-It starts the scripted OpenAI-compatible server (`tests/llm_server.py`), the two MCP services,
+It starts the scripted OpenAI-compatible server (tests/support/llm_server.py), the MCP services,
 the main app and `bench/bare_relay.py`, each under `gunicorn.conf.py` with ONE gevent worker,
 on SQLite in a temporary directory. Then, for each of the two apps, a load client of its own
 (`bench/load.py`, a separate gevent process) holds `--streams` concurrent streams for the
@@ -274,7 +274,7 @@ def start_stack(args: argparse.Namespace, stack: Stack) -> None:
     llm_port, app_port, bare_port = free_port(), free_port(), free_port()
     listings_port, analytics_port = free_port(), free_port()
     llm_url = f"http://127.0.0.1:{llm_port}/v1"
-    llm_argv = [sys.executable, "-m", "tests.llm_server", "--port", str(llm_port)]
+    llm_argv = [sys.executable, "-m", "tests.support.llm_server", "--port", str(llm_port)]
     llm_argv += ["--chunks-per-second", str(args.chunks_per_second), "--words", str(args.words)]
     llm = Process("llm", llm_argv, {}, workdir)
     stack.processes.append(llm)

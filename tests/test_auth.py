@@ -18,7 +18,7 @@ from app.auth.views import _account_key
 from app.extensions import db
 from app.models import User
 from tests.conftest import AuthActions, csrf_token, make_app
-from tests.test_errors import assert_error
+from tests.support.assertions import assert_error
 
 
 def test_signup_form_creates_account_and_logs_in(client: FlaskClient) -> None:

@@ -14,7 +14,7 @@ from statistics import median
 from app.agent.offline.vocabulary import CITIES, STATES
 from app.mcp.dataset import DATA_DIR, read_jsonl
 
-pytest_plugins = ["tests.service_fixtures"]
+pytest_plugins = ["tests.support.service_fixtures"]
 
 EXPECTED_CITIES = {
     ("Portland", "OR"), ("Seattle", "WA"), ("Bellevue", "WA"), ("Kirkland", "WA"),

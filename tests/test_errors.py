@@ -10,16 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import AuthActions, make_app
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body["error"]
+from tests.support.assertions import assert_error
 
 
 def test_malformed_json_is_400(client: FlaskClient) -> None:

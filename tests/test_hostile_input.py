@@ -17,7 +17,7 @@ from app.chat.replies import ChatBody
 from app.errors import ApiError
 from app.validation import parse_body
 from tests.conftest import AuthActions, csrf_token, make_app
-from tests.test_errors import assert_error
+from tests.support.assertions import assert_error
 
 NESTED = "[" * 50_000 + "]" * 50_000
 

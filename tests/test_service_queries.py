@@ -28,7 +28,7 @@ from mcp_listings import queries as listings
 from mcp_listings.reports import ReportSettings, send_report
 from mcp_listings.tools import registry as listings_tools
 
-pytest_plugins = ["tests.service_fixtures"]
+pytest_plugins = ["tests.support.service_fixtures"]
 
 SORT_KEYS = {
     "price_asc": lambda x: (x["price"], x["listing_id"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from tests.conftest import AuthActions, csrf_token
-from tests.test_errors import assert_error
+from tests.support.assertions import assert_error
 
 SESSION_COOKIE = "session"
 LOGIN = {"email": "user@example.com", "password": "securepassword123"}

@@ -22,7 +22,7 @@ from app.streaming.broker import BrokerError, StreamInfo
 from app.streaming.redis import RedisBroker
 from app.streaming.sse import Event
 from tests.conftest import delete_redis_keys, free_port
-from tests.live import ROOT
+from tests.support.live import ROOT
 
 
 @pytest.fixture

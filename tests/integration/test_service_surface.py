@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from app.mcp.service import create_service_app
 from app.mcp.tools import ToolRegistry
-from tests.mcp_helpers import JwksServer, SigningKey, rpc, serve
+from tests.support.mcp_helpers import JwksServer, SigningKey, rpc, serve
 
 ISSUER = "http://127.0.0.1:3000"
 RESOURCE = "http://127.0.0.1:3001/mcp"

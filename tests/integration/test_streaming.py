@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import delete_redis_keys, redis_test_url
-from tests.live import ApiClient, LiveServer, SseEvent, app_env, start_app
-from tests.llm_server import ScriptedLLM, Turn
-
-EVENT_NAMES = {"start", "thinking", "tool", "content", "error", "done"}
+from tests.support.assertions import assert_contract_sequence, content_text, wait_for
+from tests.support.live import ApiClient, LiveServer, app_env, start_app
+from tests.support.llm_server import ScriptedLLM, Turn
 
 
 @pytest.fixture(scope="module")
@@ -53,29 +52,6 @@ def live(
 def api(live: LiveServer, llm: ScriptedLLM) -> ApiClient:
     llm.reset()
     return ApiClient(live.url, email=f"u{time.monotonic_ns()}@example.com")
-
-
-def content_text(events: list[SseEvent]) -> str:
-    return "".join(e.data["chunk"] for e in events if e.event == "content")
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll a condition over HTTP until it holds (bounded; not a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-def assert_contract_sequence(events: list[SseEvent], stream_id: str) -> None:
-    names = [e.event for e in events]
-    assert set(names) <= EVENT_NAMES
-    assert names[0] == "start" and names[1] == "thinking"
-    assert names[-1] == "done" and names.count("done") == 1
-    assert [e.id for e in events] == [f"{stream_id}:{n}" for n in range(1, len(events) + 1)]
 
 
 def test_reply_streams_events_in_contract_order(api: ApiClient, llm: ScriptedLLM) -> None:

@@ -18,7 +18,7 @@ import httpx2
 import openai
 import pytest
 
-from tests.llm_server import ScriptedLLM, Turn
+from tests.support.llm_server import ScriptedLLM, Turn
 
 MESSAGES = [{"role": "user", "content": "Find me a house in Portland"}]
 
@@ -259,12 +259,12 @@ def test_request_bodies_and_headers_are_recorded(llm: ScriptedLLM) -> None:
 
 def test_runs_as_a_gevent_process_serving_paced_default_turns() -> None:
     port = free_port()
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "tests.llm_server",
+            "tests.support.llm_server",
             "--port",
             str(port),
             "--chunks-per-second",

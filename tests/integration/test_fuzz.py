@@ -18,8 +18,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.live import ApiClient, LiveServer, app_env, start_app
-from tests.llm_server import ScriptedLLM
+from tests.support.live import ApiClient, LiveServer, app_env, start_app
+from tests.support.llm_server import ScriptedLLM
 
 ID = "{id}"  # replaced by a generated path id
 ENDPOINTS: list[tuple[str, str]] = [

@@ -28,9 +28,9 @@ import redis
 import requests
 
 from tests.conftest import delete_redis_keys, free_port, postgres_url, redis_test_url
-from tests.live import ROOT, ApiClient, LiveServer, SseEvent, app_env, start_app
-from tests.llm_server import ScriptedLLM, Turn
-from tests.test_streaming import assert_contract_sequence, content_text, wait_for
+from tests.support.assertions import assert_contract_sequence, content_text, wait_for
+from tests.support.live import ROOT, ApiClient, LiveServer, SseEvent, app_env, start_app
+from tests.support.llm_server import ScriptedLLM, Turn
 
 PG_SCHEMA = "app_tests_scale"
 

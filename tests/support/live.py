@@ -19,9 +19,9 @@ from typing import Any
 import requests
 
 from tests.conftest import PG_SCHEMA, free_port, postgres_url
-from tests.llm_server import ScriptedLLM
+from tests.support.llm_server import ScriptedLLM
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

@@ -12,8 +12,8 @@ import requests
 from flask.testing import FlaskClient
 
 from tests.conftest import make_app
-from tests.live import ApiClient, LiveServer, app_env, start_app
-from tests.llm_server import ScriptedLLM, Turn
+from tests.support.live import ApiClient, LiveServer, app_env, start_app
+from tests.support.llm_server import ScriptedLLM, Turn
 
 METRICS_TOKEN = "metrics-secret-for-tests"
 

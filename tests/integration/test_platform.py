@@ -19,9 +19,9 @@ from app import create_app
 from app.extensions import db
 from app.models import User
 from tests.conftest import app_config, free_port
-from tests.live import wait_until_up
+from tests.support.live import wait_until_up
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_migrations_build_exactly_the_models(tmp_path: Any, database_url: str) -> None:

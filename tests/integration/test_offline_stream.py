@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live import ApiClient, SseEvent, Stack, start_stack
-from tests.llm_server import ScriptedLLM
+from tests.support.live import ApiClient, SseEvent, Stack, start_stack
+from tests.support.llm_server import ScriptedLLM
 
 
 @pytest.fixture(scope="module")

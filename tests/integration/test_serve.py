@@ -25,7 +25,7 @@ import requests
 
 from tests.conftest import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("app", "listings", "analytics")
 # Settings a developer's shell or CI may carry that would point the processes elsewhere.
 FOREIGN = (

@@ -5,7 +5,7 @@ It speaks what the real `openai` SDK expects from `POST /v1/chat/completions` (S
 in `data: [DONE]` for `stream=True`, a plain `chat.completion` otherwise) and `GET /v1/models`.
 Each request pops the next scripted `Turn`; when the script is empty the default turn is served.
 
-    from tests.llm_server import ScriptedLLM, Turn
+    from tests.support.llm_server import ScriptedLLM, Turn
 
     llm = ScriptedLLM().start()               # 127.0.0.1, free port, background thread
     client = openai.OpenAI(base_url=llm.base_url, api_key="test", max_retries=0)
@@ -43,7 +43,7 @@ Observability: `llm.exchanges` has one `Exchange` per request (`body`, `headers`
 outcome, and returns the predicate's last value.
 
 As a process, for benchmarks (gevent pywsgi, monkey-patched, only the default turn):
-    python -m tests.llm_server --port 8900 --chunks-per-second 20 --words 200
+    python -m tests.support.llm_server --port 8900 --chunks-per-second 20 --words 200
 """
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import ROOT, LiveServer, SseStream, app_env, start_app
-from tests.llm_server import ScriptedLLM, Turn
+from tests.support.live import ROOT, LiveServer, SseStream, app_env, start_app
+from tests.support.llm_server import ScriptedLLM, Turn
 
 try:
     from playwright.sync_api import (

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live import ApiClient, LiveServer, app_env, start_app
-from tests.llm_server import ScriptedLLM, Turn
+from tests.support.live import ApiClient, LiveServer, app_env, start_app
+from tests.support.llm_server import ScriptedLLM, Turn
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from app.mcp.auth import InvalidToken, TokenVerifier, jwks_client
 from app.mcp.server import create_mcp_blueprint
 from app.mcp.tools import ToolError, ToolRegistry
-from tests.mcp_helpers import JwksServer, SigningKey, rpc, serve
+from tests.support.mcp_helpers import JwksServer, SigningKey, rpc, serve
 
 ISSUER = "http://127.0.0.1:3000"
 READ, WRITE = "demo:read", "demo:write"

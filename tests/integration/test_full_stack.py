@@ -15,8 +15,8 @@ import requests
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.live import ApiClient, SseEvent, Stack, start_stack
-from tests.llm_server import ScriptedLLM, Turn
+from tests.support.live import ApiClient, SseEvent, Stack, start_stack
+from tests.support.llm_server import ScriptedLLM, Turn
 
 MODERN = "2026-07-28"
 MODES = [("legacy", "2025-11-25"), ("auto", MODERN), (MODERN, MODERN)]

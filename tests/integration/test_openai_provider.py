@@ -15,7 +15,7 @@ import pytest
 from app.agent.errors import TruncatedStream, classify
 from app.agent.events import ToolCallRequest
 from app.agent.openai_provider import ChunkReader, OpenAIProvider
-from tests.llm_server import ScriptedLLM, Turn
+from tests.support.llm_server import ScriptedLLM, Turn
 
 MESSAGES = [{"role": "user", "content": "Find me a house in Portland"}]
 

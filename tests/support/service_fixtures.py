@@ -2,7 +2,8 @@
 
 Loading 10,000 listings and 66,000 sales takes about a second, so the engines are
 session-scoped SQLite files under pytest's temporary directory; tests open their own sessions
-and must not write. Test modules use these with `pytest_plugins = ["tests.service_fixtures"]`.
+and must not write. Test modules use them through
+`pytest_plugins = ["tests.support.service_fixtures"]`.
 """
 
 from __future__ import annotations
