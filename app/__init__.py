@@ -134,7 +134,7 @@ def _init_chat(app: Flask) -> None:
         timeout=app.config["MCP_TIMEOUT"],
     )
     app.extensions["llm_provider"] = make_provider(app.config)
-    init_metrics_endpoint(app, extra=lambda: [BrokerCollector(broker)])
+    init_metrics_endpoint(app, extra=lambda: [BrokerCollector(broker.stats)])
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

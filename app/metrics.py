@@ -6,14 +6,12 @@ model, so no caller can grow the number of series.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import Flask, Response, request
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-
-from app.streaming.broker import Broker
 
 REPLY_STATUSES = frozenset({"completed", "cancelled", "failed", "timeout", "interrupted"})
 """How a reply can end (the runner's statuses)."""
@@ -84,11 +82,11 @@ class BrokerCollector(Collector):
     and hosts when the broker is Redis.
     """
 
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
+    def __init__(self, stats: Callable[[], dict[str, int]]) -> None:
+        self.stats = stats  # the broker's `stats`: this module imports nothing of app
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        stats = self.broker.stats()
+        stats = self.stats()
         yield GaugeMetricFamily(
             "estate_active_streams", "Replies being generated now.", value=stats["active_streams"]
         )

@@ -21,6 +21,35 @@ DEFAULT_INSTANCE = ROOT / "instance"
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 
 
+# Settings the main app takes as they are, under their names in upper case.
+APP_AS_IS = (
+    "port",
+    "redis_key_prefix",
+    "redis_max_connections",
+    "proxy_hops",
+    "session_cookie_secure",
+    "api_token_default_days",
+    "mcp_user_token_ttl",
+    "password_hash_profile",
+    "ratelimit_enabled",
+    "login_rate_limit_ip",
+    "login_rate_limit_account",
+    "signup_rate_limit_ip",
+    "signup_rate_limit_account",
+    "chat_rate_limit",
+    "mcp_timeout",
+    "chat_max_message_chars",
+    "chat_history_messages",
+    "chat_max_concurrent_per_user",
+    "agent_max_steps",
+    "sse_keepalive",
+    "sse_retry",
+    "sse_timeout",
+    "sse_detach_grace",
+    "sse_replay_ttl",
+)
+
+
 class Settings(BaseSettings):
     """Every environment variable the processes read, by its name (any case), with its default."""
 
@@ -45,9 +74,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     database_url: str = ""
     redis_url: str = ""
-    redis_key_prefix: str = "estate:"
-    redis_max_connections: int = 2500
-    proxy_hops: int = 0
+    redis_key_prefix: str = "estate:"  # every Redis key starts with it (several apps, one Redis)
+    redis_max_connections: int = 2500  # per worker: each waiting reader holds one
+    proxy_hops: int = 0  # trusted proxies in front (nginx: 1): per-IP limits see the client
     max_body_bytes: int = 1024 * 1024
     session_cookie_secure: bool = False
     jwt_private_key_path: str = ""
@@ -102,29 +131,20 @@ class Settings(BaseSettings):
         app_url = self.app_url.rstrip("/") or f"http://127.0.0.1:{self.port}"
         redis_url = self.redis_url or None
         database_url = sqlalchemy_url(self.database_url or f"sqlite:///{instance / 'app.db'}")
-        config: dict[str, Any] = {
+        config: dict[str, Any] = {name.upper(): getattr(self, name) for name in APP_AS_IS}
+        config |= {
             "INSTANCE_PATH": str(instance),
             "SECRET_KEY": self.secret_key or persistent_secret(instance, "secret_key"),
             "APP_URL": app_url,
-            "PORT": self.port,
             "SQLALCHEMY_DATABASE_URI": database_url,
             # A server database may drop idle connections: test each one as it leaves the pool.
             # A SQLite file has no connection to lose, and the ping would cost a query per request.
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
             "REDIS_URL": redis_url,
-            # Every Redis key of the stream broker starts with this (several apps, one Redis).
-            "REDIS_KEY_PREFIX": self.redis_key_prefix,
-            # Redis connections per worker: each open stream's reader holds one while it waits.
-            "REDIS_MAX_CONNECTIONS": self.redis_max_connections,
-            # Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are trusted, so
-            # that per-IP limits see the client's address rather than the proxy's.
-            "PROXY_HOPS": self.proxy_hops,
-            # Request bodies: nothing the API accepts is anywhere near this.
-            "MAX_CONTENT_LENGTH": self.max_body_bytes,
+            "MAX_CONTENT_LENGTH": self.max_body_bytes,  # nothing the API accepts comes near
             # Cookies
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
-            "SESSION_COOKIE_SECURE": self.session_cookie_secure,
             "REMEMBER_COOKIE_HTTPONLY": True,
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_SECURE": self.session_cookie_secure,
@@ -134,36 +154,16 @@ class Settings(BaseSettings):
             "JWT_PRIVATE_KEY_PATH": self.jwt_private_key_path
             or str(instance / "jwt-signing-key.pem"),
             "JWT_ACCESS_TOKEN_EXPIRES": self.access_token_expires,
-            "API_TOKEN_DEFAULT_DAYS": self.api_token_default_days,
             "MCP_TOKEN_TTL": min(self.mcp_token_ttl, 300),
-            "MCP_USER_TOKEN_TTL": self.mcp_user_token_ttl,
-            "PASSWORD_HASH_PROFILE": self.password_hash_profile,
             # Rate limits (Flask-Limiter syntax)
             "RATELIMIT_STORAGE_URI": redis_url or "memory://",
             "RATELIMIT_KEY_PREFIX": self.redis_key_prefix + "limits",
             # Flask-Limiter's headers would put its own Retry-After on every limited response,
             # 2xx included, over ours; app/errors.py gives a 429 the real wait instead.
             "RATELIMIT_HEADERS_ENABLED": False,
-            "RATELIMIT_ENABLED": self.ratelimit_enabled,
-            "LOGIN_RATE_LIMIT_IP": self.login_rate_limit_ip,
-            "LOGIN_RATE_LIMIT_ACCOUNT": self.login_rate_limit_account,
-            "SIGNUP_RATE_LIMIT_IP": self.signup_rate_limit_ip,
-            "SIGNUP_RATE_LIMIT_ACCOUNT": self.signup_rate_limit_account,
-            "CHAT_RATE_LIMIT": self.chat_rate_limit,
             # MCP services
             "MCP_LISTINGS_URL": self.mcp_url("listings"),
             "MCP_ANALYTICS_URL": self.mcp_url("analytics"),
-            "MCP_TIMEOUT": self.mcp_timeout,
-            # Chat and streaming
-            "CHAT_MAX_MESSAGE_CHARS": self.chat_max_message_chars,
-            "CHAT_HISTORY_MESSAGES": self.chat_history_messages,
-            "CHAT_MAX_CONCURRENT_PER_USER": self.chat_max_concurrent_per_user,
-            "AGENT_MAX_STEPS": self.agent_max_steps,
-            "SSE_KEEPALIVE": self.sse_keepalive,
-            "SSE_RETRY": self.sse_retry,
-            "SSE_TIMEOUT": self.sse_timeout,
-            "SSE_DETACH_GRACE": self.sse_detach_grace,
-            "SSE_REPLAY_TTL": self.sse_replay_ttl,
             "CORS_ORIGINS": _split(self.cors_origins),
             "METRICS_TOKEN": self.metrics_token or None,
             "LOG_LEVEL": self.log_level.upper(),

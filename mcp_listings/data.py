@@ -17,8 +17,8 @@ from app.mcp.dataset import (
     DATA_DIR,
     insert_rows,
     listing_rows,
+    load_if_empty,
     read_cities,
-    table_is_empty,
 )
 from mcp_listings.models import Base, City, Listing
 
@@ -38,9 +38,5 @@ def load(engine: Engine, data_dir: Path = DATA_DIR) -> int:
 
 
 def ensure_loaded(engine: Engine, data_dir: Path = DATA_DIR) -> bool:
-    """Create the tables and load the dataset if there are no listings yet; True if it loaded."""
-    Base.metadata.create_all(engine)
-    if not table_is_empty(engine, Listing):
-        return False
-    load(engine, data_dir)
-    return True
+    """Load the dataset if there are no listings yet; True if it loaded."""
+    return load_if_empty(engine, Base.metadata, Listing, lambda: load(engine, data_dir))

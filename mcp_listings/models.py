@@ -58,7 +58,7 @@ class Listing(Base):
     description: Mapped[str] = mapped_column(Text)
 
     def to_dict(self) -> dict[str, Any]:
-        """The listing in the shape of the tools' results (CONTRACT.md section 4)."""
+        """The listing as the tools return it (`Listing` in mcp_listings/schemas.py)."""
         return {
             "listing_id": self.listing_id,
             "address": {

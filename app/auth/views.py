@@ -1,4 +1,4 @@
-"""Routes of CONTRACT.md section 2: pages, JSON login/signup, API tokens, MCP tokens, JWKS."""
+"""Authentication routes: pages, JSON login/signup, API tokens, MCP tokens, JWKS."""
 
 from __future__ import annotations
 

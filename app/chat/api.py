@@ -1,4 +1,4 @@
-"""The chat API of CONTRACT.md section 3: start, follow, resume and cancel replies; history."""
+"""The chat API: start, follow, resume and cancel replies; history."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The events of a reply's stream, as the client sees them (CONTRACT.md), in one place.
+"""The events of a reply's stream, as the client sees them, in one place.
 
 A reply's stream is `start`, `thinking`, any number of `tool` and `content`, an `error` if it
 failed, and `done`. The generation (app/chat/generation.py) publishes them; `closing` is the one

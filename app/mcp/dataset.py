@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from itertools import islice
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Engine, create_engine, func, insert, select
+from sqlalchemy import Connection, Engine, MetaData, create_engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.mcp.tools import ToolError
@@ -84,9 +84,17 @@ def session() -> Iterator[Session]:
         yield db
 
 
-def table_is_empty(engine: Engine, model: type) -> bool:
+def load_if_empty(
+    engine: Engine, metadata: MetaData, marker: type, load: Callable[[], object]
+) -> bool:
+    """Create a service's tables and run `load` if `marker`'s table has no rows; True if it
+    loaded. What each service worker calls when it starts, so a new database gets the data."""
+    metadata.create_all(engine)
     with Session(engine) as db:
-        return db.scalar(select(func.count()).select_from(model)) == 0
+        if db.scalar(select(func.count()).select_from(marker)) != 0:
+            return False
+    load()
+    return True
 
 
 def resolve_state(db: Session, city_model: type, state: str) -> str:

@@ -98,13 +98,6 @@ LISTING_REPLY = (
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[LiveServer]:
     server = start_app(app_env(tmp_path_factory.mktemp("browser"), "sqlite", llm))
     yield server

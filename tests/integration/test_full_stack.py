@@ -33,13 +33,6 @@ ANALYTICS_TOOLS = {
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
     running = start_stack(tmp_path_factory.mktemp("stack"), llm)
     yield running

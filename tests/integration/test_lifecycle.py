@@ -36,10 +36,10 @@ from tests.conftest import (
     postgres_url,
     redis_test_url,
 )
-from tests.integration.test_scale_out import kill_hard
 from tests.support.assertions import assert_contract_sequence, content_text, wait_for
 from tests.support.live import ApiClient, LiveServer, SseEvent, SseStream, app_env, start_app
 from tests.support.llm_server import ScriptedLLM, Turn
+from tests.support.processes import kill_hard
 
 DETACH_GRACE = 2.0
 DEADLINE = DETACH_GRACE + 15  # seconds after a kill by which the reply must be stored as lost
@@ -48,13 +48,6 @@ SETUPS = {
     "postgresql-memory": ("postgresql", "memory"),
     "postgresql-redis": ("postgresql", "redis"),
 }
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -15,13 +15,6 @@ from tests.support.llm_server import ScriptedLLM, Turn
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[LiveServer]:
     env = app_env(
         tmp_path_factory.mktemp("limits"),

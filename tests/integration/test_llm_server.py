@@ -11,7 +11,6 @@ import json
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -23,17 +22,16 @@ from tests.support.llm_server import ScriptedLLM, Turn
 MESSAGES = [{"role": "user", "content": "Find me a house in Portland"}]
 
 
+@pytest.fixture(autouse=True)
+def fresh_script(llm: ScriptedLLM) -> None:
+    """Each test here reads `llm.exchanges` from the first: none left from the test before."""
+    llm.reset()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
 
 
 def client_for(llm: ScriptedLLM, **kwargs: object) -> openai.OpenAI:

@@ -19,13 +19,6 @@ METRICS_TOKEN = "metrics-secret-for-tests"
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("ops")
     env = app_env(tmp, "sqlite", llm, METRICS_TOKEN=METRICS_TOKEN)

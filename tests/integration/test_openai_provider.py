@@ -7,7 +7,6 @@ and the provider end to end against the scripted LLM server.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import openai
 import pytest
@@ -20,16 +19,15 @@ from tests.support.llm_server import ScriptedLLM, Turn
 MESSAGES = [{"role": "user", "content": "Find me a house in Portland"}]
 
 
+@pytest.fixture(autouse=True)
+def fresh_script(llm: ScriptedLLM) -> None:
+    """Each test here reads `llm.exchanges` from the first: none left from the test before."""
+    llm.reset()
+
+
 def event(delta: dict, finish_reason: str | None = None) -> bytes:
     chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
     return b"data: " + json.dumps(chunk).encode() + b"\n\n"
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
 
 
 def provider_for(llm: ScriptedLLM) -> OpenAIProvider:

@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from tests.conftest import free_port
+from tests.support.processes import parent_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("app", "listings", "analytics")
@@ -76,14 +77,6 @@ def processes() -> dict[int, str]:
             except OSError:  # gone meanwhile
                 continue
     return found
-
-
-def parent_of(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rpartition(")")[2].split()[1])
 
 
 def group_alive(pgid: int) -> bool:

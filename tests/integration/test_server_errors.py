@@ -19,8 +19,8 @@ import pytest
 import requests
 
 from tests.conftest import free_port
-from tests.integration.test_scale_out import nginx_binary, nginx_config
 from tests.support.live import LiveServer, start_app, wait_until_up
+from tests.support.processes import nginx_binary, nginx_config
 
 LONG_LINE = b"GET /" + b"a" * 10240 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
 LONG_HEADER = b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 10240 + b"\r\n\r\n"
