@@ -131,16 +131,22 @@ def _safe_next(target: str | None) -> str:
 @signup_limits[0]
 @signup_limits[1]
 def signup() -> Response | tuple[Response, int] | str | tuple[str, int]:
-    if _is_api_post():
-        body = parse_body(SignupBody)
-        try:
-            user = create_user(body.email, body.password, body.name)
-        except EmailTaken:
-            raise ApiError(
-                409, "An account with this email exists.", fields={"email": "is already registered"}
-            ) from None
-        return _token_response(user, 201)
+    """One URL, two clients: JSON for API calls, the HTML form for browsers."""
+    return _signup_api() if _is_api_post() else _signup_page()
 
+
+def _signup_api() -> tuple[Response, int]:
+    body = parse_body(SignupBody)
+    try:
+        user = create_user(body.email, body.password, body.name)
+    except EmailTaken:
+        raise ApiError(
+            409, "An account with this email exists.", fields={"email": "is already registered"}
+        ) from None
+    return _token_response(user, 201)
+
+
+def _signup_page() -> Response | tuple[str, int]:
     form = SignupForm()
     if form.validate_on_submit():
         try:
@@ -159,13 +165,19 @@ def signup() -> Response | tuple[Response, int] | str | tuple[str, int]:
 @login_limits[0]
 @login_limits[1]
 def login() -> Response | tuple[Response, int] | str | tuple[str, int]:
-    if _is_api_post():
-        body = parse_body(LoginBody)
-        user = authenticate(body.email, body.password)
-        if user is None:
-            raise ApiError(401, "Wrong email or password.", code="invalid_credentials")
-        return _token_response(user, 200)
+    """One URL, two clients: JSON for API calls, the HTML form for browsers."""
+    return _login_api() if _is_api_post() else _login_page()
 
+
+def _login_api() -> tuple[Response, int]:
+    body = parse_body(LoginBody)
+    user = authenticate(body.email, body.password)
+    if user is None:
+        raise ApiError(401, "Wrong email or password.", code="invalid_credentials")
+    return _token_response(user, 200)
+
+
+def _login_page() -> Response | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
