@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from array import array
+from collections import Counter, deque
 from itertools import accumulate
 from typing import Any
 
@@ -65,25 +66,53 @@ class MemoryBroker:
         self.max_events = max_events
         self._streams: dict[str, _Stream] = {}
         self._cancel_handlers: list[CancelHandler] = []
+        # Kept up to date as streams come and go, so that no call scans every kept stream (a
+        # scan per new reply grew with the replay TTL: bench/).
+        self._active: Counter[str] = Counter()  # streams not yet done, per owner
+        self._readers = 0  # readers attached, over every stream
+        self._expiring: deque[tuple[float, str]] = deque()  # finished: in expiry order (one TTL)
 
     def _get(self, stream_id: str) -> _Stream | None:
         stream = self._streams.get(stream_id)
         if stream is not None and stream.expires_at <= time.monotonic():
-            del self._streams[stream_id]
+            self._drop(stream_id)
             return None
         return stream
 
+    def _drop(self, stream_id: str) -> None:
+        stream = self._streams.pop(stream_id, None)
+        if stream is None:
+            return
+        self._readers -= stream.readers
+        if not stream.finished:
+            self._ended(stream.info.owner)
+
+    def _ended(self, owner: str) -> None:
+        self._active[owner] -= 1
+        if self._active[owner] <= 0:
+            del self._active[owner]
+
     def _sweep(self) -> None:
+        """Drop the finished streams whose replay time is over: the oldest first, no scan."""
         now = time.monotonic()
-        for stream_id in [key for key, s in self._streams.items() if s.expires_at <= now]:
-            del self._streams[stream_id]
+        expiring = self._expiring
+        while expiring and expiring[0][0] <= now:
+            _, stream_id = expiring.popleft()
+            stream = self._streams.get(stream_id)
+            if stream is not None and stream.expires_at <= now:
+                self._drop(stream_id)
 
     def create(self, info: StreamInfo) -> None:
         self._sweep()
+        self._drop(info.stream_id)  # a stream id is new; if not, the old stream is replaced
         self._streams[info.stream_id] = _Stream(info)
+        self._active[info.owner] += 1
 
     def publish(self, stream_id: str, name: str, data: dict[str, Any]) -> int:
         return self.append(stream_id, name, encode(data))
+
+    def publish_encoded(self, stream_id: str, name: str, payload: str) -> int:
+        return self.append(stream_id, name, payload)
 
     def append(self, stream_id: str, name: str, payload: str) -> int:
         """`publish` with the data already encoded; KeyError if the stream is not here."""
@@ -98,13 +127,15 @@ class MemoryBroker:
 
     def discard(self, stream_id: str) -> None:
         """Forget a stream at once, without a replay time."""
-        self._streams.pop(stream_id, None)
+        self._drop(stream_id)
 
     def finish(self, stream_id: str) -> None:
         stream = self._streams.get(stream_id)
-        if stream is not None:
+        if stream is not None and not stream.finished:
             stream.finished = True
+            self._ended(stream.info.owner)
             stream.expires_at = time.monotonic() + self.replay_ttl
+            self._expiring.append((stream.expires_at, stream_id))
             stream.events = _Replay(stream.events)
 
     def read(self, stream_id: str, after: int, timeout: float) -> list[Event] | None:
@@ -127,11 +158,13 @@ class MemoryBroker:
         stream = self._streams.get(stream_id)
         if stream is not None:
             stream.readers += 1
+            self._readers += 1
 
     def detach(self, stream_id: str) -> None:
         stream = self._streams.get(stream_id)
-        if stream is not None:
-            stream.readers = max(stream.readers - 1, 0)
+        if stream is not None and stream.readers > 0:
+            stream.readers -= 1
+            self._readers -= 1
 
     def watch(self, stream_ids: list[str]) -> dict[str, int]:
         """Reader counts; there is no lease to renew: a producer here dies only with its readers."""
@@ -153,13 +186,8 @@ class MemoryBroker:
         from the database leases (app/chat/runner.py)."""
 
     def active_for(self, owner: str) -> int:
-        self._sweep()
-        return sum(1 for s in self._streams.values() if not s.finished and s.info.owner == owner)
+        return self._active.get(owner, 0)
 
     def stats(self) -> dict[str, int]:
         self._sweep()
-        streams = self._streams.values()
-        return {
-            "active_streams": sum(1 for s in streams if not s.finished),
-            "connected_clients": sum(s.readers for s in streams),
-        }
+        return {"active_streams": self._active.total(), "connected_clients": self._readers}
