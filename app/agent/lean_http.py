@@ -7,7 +7,11 @@ per socket read and about ten layers of generators: measured with py-spy under
 ../shared/relay-bench, a third of the worker's CPU at 100 streams went there (README,
 "Performance"). This transport writes the request and reads the response on a gevent socket
 itself: the status line and headers once, then the body's chunked framing (or its length, or
-up to the close) straight to bytes, one `recv` per network read.
+up to the close) straight to bytes, one `recv` per network read. A body's read timeout is not
+a timer per read (a gevent socket with a timeout starts and cancels one at every read that
+waits, 5% of the worker in the profile) but one watcher greenlet per transport that looks at
+every body being read four times a second and closes the socket of one that stayed silent too
+long: its reader then gets httpx's ReadTimeout, as with a socket timeout.
 
 Connections are kept per host for the next request once a body was read to its end. A request
 on a kept connection that the server had meanwhile closed is sent again on a new one, as
@@ -19,10 +23,12 @@ environment still apply: httpx mounts its own transports for them in front of th
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import certifi
+import gevent
 import httpx2
 import openai
 from gevent import socket, ssl
@@ -30,6 +36,7 @@ from gevent import socket, ssl
 MAX_HEAD_BYTES = 64 * 1024  # status line and headers
 READ_SIZE = 65536
 MAX_IDLE_PER_HOST = 64
+STALL_CHECK_INTERVAL = 0.25  # seconds between looks for bodies silent past their read timeout
 
 Origin = tuple[str, str, int]  # scheme, host, port
 
@@ -40,6 +47,8 @@ class LeanTransport(httpx2.BaseTransport):
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
         self._idle: dict[Origin, list[socket.socket]] = {}
+        self._reading: set[_Body] = set()  # bodies whose read timeout the watcher applies
+        self._watcher: gevent.Greenlet | None = None
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
@@ -103,17 +112,39 @@ class LeanTransport(httpx2.BaseTransport):
                     raise _StaleConnection() from None
                 raise httpx2.WriteError(str(error), request=request) from None
             sock.settimeout(timeouts.get("read"))
-            status, reason, headers, rest = _read_head(sock, request, reused)
+            version, status, reason, headers, rest = _read_head(sock, request, reused)
         except BaseException:
             sock.close()
             raise
         body = _Body(self, sock, origin, request, rest, _framing(request, status, headers))
+        body.read_timeout = timeouts.get("read") or 0.0
+        if not _keeps_alive(version, headers):
+            body.keep_alive = False
         return httpx2.Response(
             status,
             headers=headers,
             stream=body,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
         )
+
+    def watch(self, body: _Body) -> None:
+        """Apply `body`'s read timeout until `unwatch`."""
+        self._reading.add(body)
+        if self._watcher is None:
+            self._watcher = gevent.spawn(self._watch_stalls)
+
+    def unwatch(self, body: _Body) -> None:
+        self._reading.discard(body)
+
+    def _watch_stalls(self) -> None:
+        try:
+            while self._reading:
+                gevent.sleep(STALL_CHECK_INTERVAL)
+                now = time.monotonic()
+                for body in [b for b in self._reading if now - b.last_read > b.read_timeout]:
+                    body.stalled()
+        finally:
+            self._watcher = None
 
     def keep(self, origin: Origin, sock: socket.socket) -> None:
         """A connection whose response was read to its end, for the next request."""
@@ -137,8 +168,8 @@ def _head(request: httpx2.Request) -> bytes:
 
 def _read_head(
     sock: socket.socket, request: httpx2.Request, reused: bool
-) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes]:
-    """(status, reason, headers, the bytes read past the head); skips 1xx responses."""
+) -> tuple[bytes, int, bytes, list[tuple[bytes, bytes]], bytes]:
+    """(version, status, reason, headers, the bytes read past the head); skips 1xx responses."""
     buffer = b""
     while True:
         end = buffer.find(b"\r\n\r\n")
@@ -161,7 +192,7 @@ def _read_head(
                 if not sep:
                     raise httpx2.RemoteProtocolError("malformed header line", request=request)
                 headers.append((name.strip(), value.strip()))
-            return status, parts[2] if len(parts) > 2 else b"", headers, rest
+            return parts[0], status, parts[2] if len(parts) > 2 else b"", headers, rest
         if len(buffer) > MAX_HEAD_BYTES:
             raise httpx2.RemoteProtocolError("response head too large", request=request)
         data = _recv(sock, request, stale_if_closed=reused and not buffer)
@@ -186,6 +217,14 @@ def _recv(sock: socket.socket, request: httpx2.Request, stale_if_closed: bool = 
 
 
 CHUNKED, LENGTH, UNTIL_CLOSE, EMPTY = "chunked", "length", "until-close", "empty"
+
+
+def _keeps_alive(version: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the server lets the connection serve another request (RFC 9112 9.3)."""
+    tokens = b",".join(v for n, v in headers if n.lower() == b"connection").lower()
+    if version == b"HTTP/1.0":
+        return b"keep-alive" in tokens
+    return b"close" not in tokens
 
 
 def _framing(
@@ -227,8 +266,30 @@ class _Body(httpx2.SyncByteStream):
         self._reusable = self._kind in (CHUNKED, LENGTH, EMPTY)
         self._chunk_left = 0  # CHUNKED: data bytes of the current chunk still to come
         self._chunk_tail = False  # CHUNKED: the CRLF after a chunk's data is still to come
+        self.read_timeout = 0.0  # seconds without a byte before ReadTimeout; 0: none
+        self.last_read = time.monotonic()
+        self._stalled = False
+        self.keep_alive = True  # the server did not say `Connection: close`
+
+    def stalled(self) -> None:
+        """The watcher's call: silent past the read timeout. Closing the socket wakes the reader
+        (gevent cancels its wait), which then raises ReadTimeout."""
+        self._stalled = True
+        self._transport.unwatch(self)
+        if self._sock is not None:
+            self._sock.close()
 
     def __iter__(self) -> Iterator[bytes]:
+        if self._sock is not None and self.read_timeout and not self._complete:
+            self._sock.settimeout(None)  # the watcher's timeout, not one per read
+            self.last_read = time.monotonic()
+            self._transport.watch(self)
+        try:
+            yield from self._read()
+        finally:
+            self._transport.unwatch(self)
+
+    def _read(self) -> Iterator[bytes]:
         while not self._complete:
             if self._kind == CHUNKED:
                 yield from self._decode()
@@ -238,8 +299,15 @@ class _Body(httpx2.SyncByteStream):
                     yield data
             if self._complete:
                 break
-            assert self._sock is not None
-            read = _recv(self._sock, self._request)
+            if self._sock is None or self._stalled:
+                raise httpx2.ReadTimeout("read timed out", request=self._request)
+            self.last_read = time.monotonic()  # the wait begins
+            try:
+                read = _recv(self._sock, self._request)
+            except httpx2.ReadError:
+                if self._stalled:
+                    raise httpx2.ReadTimeout("read timed out", request=self._request) from None
+                raise
             if not read:
                 if self._kind == UNTIL_CLOSE:
                     self._complete, self._reusable = True, False
@@ -316,11 +384,14 @@ class _Body(httpx2.SyncByteStream):
         sock, self._sock = self._sock, None
         if sock is None:
             return
-        if not self._complete and self._reusable:
+        if self._stalled:
+            sock.close()
+            return
+        if not self._complete and self._reusable and self.keep_alive:
             self._sock = sock
             self._finish_without_waiting()
             self._sock = None
-        if self._complete and self._reusable and not self._buffer:
+        if self._complete and self._reusable and self.keep_alive and not self._buffer:
             self._transport.keep(self._origin, sock)
         else:
             sock.close()
