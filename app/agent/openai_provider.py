@@ -17,7 +17,7 @@ as a last chunk without choices; the step yields it as a `Usage`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx2
@@ -70,8 +70,12 @@ class OpenAIProvider:
         create = self.client.chat.completions.with_streaming_response.create
         with create(model=self.model, messages=[], stream=True, extra_body=body) as response:
             http = response.http_response
+            # An uncompressed body (an event stream always is, in practice) is read from the
+            # transport's stream itself, past httpx's decoder and re-chunker generators.
+            plain = http.headers.get("content-encoding", "identity") in ("", "identity")
+            pieces = http.stream if plain and isinstance(http.stream, Iterable) else None
             try:
-                for data in http.iter_bytes():
+                for data in pieces if pieces is not None else http.iter_bytes():
                     text = chunks.feed(data)
                     if text:
                         yield text
