@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 bench: install
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench --save $(BENCH_ARGS)
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     sse_timeout: float = 120.0
     sse_detach_grace: float = 30.0
     sse_replay_ttl: int = 600
+    sse_coalesce_ms: int = 30
     cors_origins: str = ""
     openai_api_key: str = ""
     openrouter_api_key: str = ""
@@ -164,6 +165,8 @@ class Settings(BaseSettings):
             # MCP services
             "MCP_LISTINGS_URL": self.mcp_url("listings"),
             "MCP_ANALYTICS_URL": self.mcp_url("analytics"),
+            # Content arriving within this many ms goes out as one `content` event (0: none).
+            "SSE_COALESCE_MS": max(self.sse_coalesce_ms, 0),
             "CORS_ORIGINS": _split(self.cors_origins),
             "METRICS_TOKEN": self.metrics_token or None,
             "LOG_LEVEL": self.log_level.upper(),

@@ -40,7 +40,14 @@ class AgentError:
     retryable: bool
 
 
-AgentEvent = ContentDelta | ToolStarted | ToolFinished | AgentError
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens the model reports having written in one step (its `usage`), for `done.metrics`."""
+
+    completion_tokens: int
+
+
+AgentEvent = ContentDelta | ToolStarted | ToolFinished | AgentError | Usage
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from app.agent.errors import UPSTREAM_ERRORS, classify
-from app.agent.events import AgentEvent, ContentDelta, ToolCallRequest, ToolFinished
+from app.agent.events import AgentEvent, ContentDelta, ToolCallRequest, ToolFinished, Usage
 from app.agent.prompts import SYSTEM_PROMPT
 from app.agent.toolbox import Toolbox
 
@@ -18,7 +18,7 @@ class Provider(Protocol):
 
     def step(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
-    ) -> Iterator[str | ToolCallRequest]: ...
+    ) -> Iterator[str | ToolCallRequest | Usage]: ...
 
 
 def build_messages(history: list[dict[str, str]], message: str) -> list[dict[str, Any]]:
@@ -51,6 +51,8 @@ def run_agent(
                 if isinstance(item, str):
                     text += item
                     yield ContentDelta(item)
+                elif isinstance(item, Usage):
+                    yield item
                 else:
                     calls.append(item)
         except UPSTREAM_ERRORS as error:

@@ -5,23 +5,29 @@ the SDK's own iterator builds a pydantic object per chunk, which measured about 
 worker's CPU per chunk and was the largest single cost of a streamed reply (see bench/). Parsing
 the chunk JSON directly costs a few microseconds and gives the same deltas.
 
+The bytes come through the SDK's httpx client on a lean transport (app/agent/lean_http.py):
+httpcore and h11 took another third of the worker's CPU per chunk.
+
 Deltas that come in one network chunk are joined into one text item. Coalescing over a time
-window needs a flush timer and belongs where events are published (app/streaming), not here.
+window needs a flush timer and belongs where events are published (app/chat/events.py), not
+here. The stream asks for the model's token usage (`stream_options.include_usage`), which comes
+as a last chunk without choices; the step yields it as a `Usage`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx2
 import openai
 
 from app.agent.errors import TruncatedStream
-from app.agent.events import ToolCallRequest
+from app.agent.events import ToolCallRequest, Usage
+from app.agent.lean_http import lean_client
 
-StepItem = str | ToolCallRequest
+StepItem = str | ToolCallRequest | Usage
 
 
 class OpenAIProvider:
@@ -42,11 +48,13 @@ class OpenAIProvider:
     ) -> None:
         self.model = model
         self.label = model
+        timeouts = httpx2.Timeout(timeout, connect=10.0)
         self.client = openai.OpenAI(
             api_key=api_key,
             base_url=base_url,
-            timeout=httpx2.Timeout(timeout, connect=10.0),
+            timeout=timeouts,
             max_retries=max_retries,
+            http_client=lean_client(timeouts),
         )
 
     def step(
@@ -55,15 +63,19 @@ class OpenAIProvider:
         # The SDK walks every argument through its typed-dict transform: 1.7 ms of CPU per step
         # with our tool schemas (bench/), for a body that is plain JSON already. So the body
         # goes as `extra_body`, which the SDK merges in as it is, over the empty `messages`.
-        body: dict[str, Any] = {"messages": messages}
+        body: dict[str, Any] = {"messages": messages, "stream_options": {"include_usage": True}}
         if tools:
             body["tools"] = tools
         chunks = ChunkReader()
         create = self.client.chat.completions.with_streaming_response.create
         with create(model=self.model, messages=[], stream=True, extra_body=body) as response:
             http = response.http_response
+            # An uncompressed body (an event stream always is, in practice) is read from the
+            # transport's stream itself, past httpx's decoder and re-chunker generators.
+            plain = http.headers.get("content-encoding", "identity") in ("", "identity")
+            pieces = http.stream if plain and isinstance(http.stream, Iterable) else None
             try:
-                for data in http.iter_bytes():
+                for data in pieces if pieces is not None else http.iter_bytes():
                     text = chunks.feed(data)
                     if text:
                         yield text
@@ -78,6 +90,8 @@ class OpenAIProvider:
                 raise
         if not chunks.finished:  # the stream stopped short of the model's finish_reason
             raise TruncatedStream()
+        if chunks.completion_tokens is not None:
+            yield Usage(chunks.completion_tokens)
         yield from chunks.tool_calls()
 
 
@@ -93,6 +107,7 @@ class ChunkReader:
         self.finished = False  # a chunk carried a finish_reason
         self.done = False  # `data: [DONE]` was read: the step's stream is over
         self.calls: dict[int, dict[str, str]] = {}
+        self.completion_tokens: int | None = None  # the model's usage, when it gives it
 
     def feed(self, data: bytes) -> str:
         if self.done:
@@ -133,6 +148,9 @@ class ChunkReader:
                 request=None,  # type: ignore[arg-type]  # set by the caller
                 body=error,
             )
+        usage = chunk.get("usage")
+        if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+            self.completion_tokens = usage["completion_tokens"]
         choices = chunk.get("choices")
         if not choices:
             return ""

@@ -11,14 +11,22 @@ The runner (app/chat/runner.py) starts generations, watches them, and stores and
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import gevent
 from gevent import Greenlet, GreenletExit
 
-from app.agent.events import AgentError, AgentEvent, ContentDelta, ToolFinished, ToolStarted
-from app.chat.events import Content, WireEvent
+from app.agent.events import (
+    AgentError,
+    AgentEvent,
+    ContentDelta,
+    ToolFinished,
+    ToolStarted,
+    Usage,
+)
+from app.chat.events import Content, ContentBuffer, Flusher, WireEvent
 from app.chat.transcript import Outcome, ReplyInfo, Transcript
 from app.streaming.broker import Broker, BrokerError
 
@@ -57,12 +65,17 @@ class Generation:
     working: bool = False  # the agent loop is running: stopping it means interrupting it
     closing: bool = False  # `done` is being published: the lease needs no more renewing
     unread_since: float | None = None
+    # Coalescing (SSE_COALESCE_MS): content held here, sent by the process's flusher.
+    buffer: ContentBuffer | None = None
+    flusher: Flusher | None = None
 
     def publish(self, event: WireEvent) -> None:
         if self.stop_reason == "undeliverable":
             return
+        if self.buffer is not None and self.buffer.held is not None and event.event != "content":
+            self.send_held()  # held content goes before whatever follows it
         try:
-            self.broker.publish(self.info.stream_id, event.event, event.data())
+            self.broker.publish_encoded(self.info.stream_id, event.event, event.payload())
         except BrokerError as error:
             self.undeliverable(error)
 
@@ -76,13 +89,35 @@ class Generation:
         """Record an agent event and publish it."""
         if isinstance(event, ContentDelta):
             self.transcript.content(event.text)
-            self.publish(Content(event.text))
+            self.coalesce(event.text)
+        elif isinstance(event, Usage):
+            self.transcript.count_tokens(event.completion_tokens)
         elif isinstance(event, ToolStarted):
             self.publish(self.transcript.tool_started(event))
         elif isinstance(event, ToolFinished):
             self.publish(self.transcript.tool_finished(event))
         elif isinstance(event, AgentError):
             self.error = event
+
+    def coalesce(self, text: str) -> None:
+        """Publish content now, or hold it for the rest of the coalescing window."""
+        buffer, flusher = self.buffer, self.flusher
+        if buffer is None or flusher is None:
+            self.publish(Content(text))
+            return
+        was_holding = buffer.held is not None
+        now_text = buffer.add(text, time.monotonic())
+        if now_text is not None:
+            self.publish(Content(now_text))
+        elif not was_holding:
+            flusher.at(buffer.deadline, self.send_held)
+
+    def send_held(self) -> None:
+        """Publish the content held so far, if any (the flusher's call, or before an event)."""
+        if self.buffer is not None:
+            text = self.buffer.take(time.monotonic())
+            if text is not None:
+                self.publish(Content(text))
 
     def produce(self, agent_run: AgentRun) -> str:
         """Run the agent loop until it ends or is stopped; returns the reply's status."""

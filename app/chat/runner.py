@@ -45,7 +45,7 @@ from flask import Flask
 from gevent import Greenlet
 
 from app.agent.events import AgentError
-from app.chat.events import Error, Start, Thinking, WireEvent, closing
+from app.chat.events import ContentBuffer, Error, Flusher, Start, Thinking, WireEvent, closing
 from app.chat.generation import STREAM_UNAVAILABLE, AgentRun, Generation
 from app.chat.transcript import Outcome, ReplyInfo, Transcript
 from app.streaming.broker import Broker, BrokerError, StreamInfo
@@ -93,6 +93,7 @@ class Runner:
         self.watcher: Greenlet | None = None
         self.housekeeper: Greenlet | None = None
         self.stopping = False
+        self.flusher = Flusher()  # sends held content (SSE_COALESCE_MS) for every reply here
         broker.on_cancel(self._cancel_local)
         broker.on_lost(self.close_lost)
 
@@ -116,6 +117,9 @@ class Runner:
             timeout=config["SSE_TIMEOUT"],
             detach_grace=config["SSE_DETACH_GRACE"],
         )
+        coalesce_ms = config.get("SSE_COALESCE_MS", 0)
+        if coalesce_ms > 0:
+            generation.buffer, generation.flusher = ContentBuffer(coalesce_ms / 1000), self.flusher
         if self.stopping:  # a request that came in just before the listener closed
             generation.stop("shutting_down")
         try:

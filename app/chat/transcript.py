@@ -62,6 +62,10 @@ class Transcript:
     text: str = ""  # one string, not a list keeping every chunk alive
     chunks: int = 0
     tool_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: int | None = None  # as the model reported them; None: estimated from the text
+
+    def count_tokens(self, completion_tokens: int) -> None:
+        self.tokens = (self.tokens or 0) + completion_tokens
 
     def content(self, text: str) -> None:
         if self.first_content is None:
@@ -120,9 +124,21 @@ class Transcript:
     def metrics(self) -> dict[str, Any]:
         now = time.monotonic()
         ttft = round((self.first_content - self.started) * 1000) if self.first_content else None
+        tokens = self.tokens if self.tokens is not None else estimate_tokens(self.text)
+        writing_s = now - (self.first_content or self.started)
         return {
             "ttft_ms": ttft,
             "duration_ms": round((now - self.started) * 1000),
             "chunks": self.chunks,
             "tool_calls": len(self.tool_calls),
+            "tokens": tokens,
+            "tokens_per_s": round(tokens / max(writing_s, MIN_RATE_SECONDS), 1),
         }
+
+
+MIN_RATE_SECONDS = 0.1  # a rate over less time says nothing (CONTRACT 6.5)
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens of an English text when the model did not say: about four characters each."""
+    return (len(text) + 3) // 4

@@ -53,6 +53,9 @@ class Broker(Protocol):
         next `publish` or at `finish`.
         """
 
+    def publish_encoded(self, stream_id: str, name: str, payload: str) -> int:
+        """`publish` with the data already encoded as JSON (encoded once, by its event)."""
+
     def finish(self, stream_id: str) -> None:
         """The stream has published `done`: keep it replayable for the replay TTL, then drop it.
 

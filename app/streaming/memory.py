@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import time
 from array import array
+from collections import Counter, deque
 from itertools import accumulate
 from typing import Any
 
+import gevent
 from gevent.event import Event as Wakeup
 
 from app.streaming.broker import CancelHandler, LostHandler, StreamInfo
 from app.streaming.sse import Event, encode
+
+# A reader's wait of at least CLOCK_MIN_WAIT seconds (the keep-alive interval) ends on the
+# broker's clock, which looks every CLOCK_TICK, rather than on a timer of its own: a gevent
+# timeout per wait, started and cancelled at every event, was 4% of the worker (bench/).
+CLOCK_TICK = 0.25
+CLOCK_MIN_WAIT = 1.0
 
 
 class _Replay:
@@ -65,25 +73,55 @@ class MemoryBroker:
         self.max_events = max_events
         self._streams: dict[str, _Stream] = {}
         self._cancel_handlers: list[CancelHandler] = []
+        # Kept up to date as streams come and go, so that no call scans every kept stream (a
+        # scan per new reply grew with the replay TTL: bench/).
+        self._active: Counter[str] = Counter()  # streams not yet done, per owner
+        self._readers = 0  # readers attached, over every stream
+        self._expiring: deque[tuple[float, str]] = deque()  # finished: in expiry order (one TTL)
+        self._waits: dict[Wakeup, tuple[float, _Stream]] = {}  # readers' deadlines, per wakeup
+        self._clock: gevent.Greenlet | None = None
 
     def _get(self, stream_id: str) -> _Stream | None:
         stream = self._streams.get(stream_id)
         if stream is not None and stream.expires_at <= time.monotonic():
-            del self._streams[stream_id]
+            self._drop(stream_id)
             return None
         return stream
 
+    def _drop(self, stream_id: str) -> None:
+        stream = self._streams.pop(stream_id, None)
+        if stream is None:
+            return
+        self._readers -= stream.readers
+        if not stream.finished:
+            self._ended(stream.info.owner)
+
+    def _ended(self, owner: str) -> None:
+        self._active[owner] -= 1
+        if self._active[owner] <= 0:
+            del self._active[owner]
+
     def _sweep(self) -> None:
+        """Drop the finished streams whose replay time is over: the oldest first, no scan."""
         now = time.monotonic()
-        for stream_id in [key for key, s in self._streams.items() if s.expires_at <= now]:
-            del self._streams[stream_id]
+        expiring = self._expiring
+        while expiring and expiring[0][0] <= now:
+            _, stream_id = expiring.popleft()
+            stream = self._streams.get(stream_id)
+            if stream is not None and stream.expires_at <= now:
+                self._drop(stream_id)
 
     def create(self, info: StreamInfo) -> None:
         self._sweep()
+        self._drop(info.stream_id)  # a stream id is new; if not, the old stream is replaced
         self._streams[info.stream_id] = _Stream(info)
+        self._active[info.owner] += 1
 
     def publish(self, stream_id: str, name: str, data: dict[str, Any]) -> int:
         return self.append(stream_id, name, encode(data))
+
+    def publish_encoded(self, stream_id: str, name: str, payload: str) -> int:
+        return self.append(stream_id, name, payload)
 
     def append(self, stream_id: str, name: str, payload: str) -> int:
         """`publish` with the data already encoded; KeyError if the stream is not here."""
@@ -98,13 +136,15 @@ class MemoryBroker:
 
     def discard(self, stream_id: str) -> None:
         """Forget a stream at once, without a replay time."""
-        self._streams.pop(stream_id, None)
+        self._drop(stream_id)
 
     def finish(self, stream_id: str) -> None:
         stream = self._streams.get(stream_id)
-        if stream is not None:
+        if stream is not None and not stream.finished:
             stream.finished = True
+            self._ended(stream.info.owner)
             stream.expires_at = time.monotonic() + self.replay_ttl
+            self._expiring.append((stream.expires_at, stream_id))
             stream.events = _Replay(stream.events)
 
     def read(self, stream_id: str, after: int, timeout: float) -> list[Event] | None:
@@ -112,8 +152,40 @@ class MemoryBroker:
         if stream is None:
             return None
         if len(stream.events) <= after and not stream.finished and timeout > 0:
-            stream.wakeup.wait(timeout)
+            if timeout < CLOCK_MIN_WAIT:
+                stream.wakeup.wait(timeout)
+            else:
+                self._wait(stream, timeout)
         return stream.events[after:]
+
+    def _wait(self, stream: _Stream, timeout: float) -> None:
+        """Until the stream's next event, or `timeout` has passed (within a clock tick)."""
+        wakeup = stream.wakeup  # every reader of the stream waiting now is woken with it
+        deadline = time.monotonic() + timeout
+        earlier = self._waits.get(wakeup)
+        if earlier is None or deadline < earlier[0]:
+            self._waits[wakeup] = (deadline, stream)
+        if self._clock is None:
+            self._clock = gevent.spawn(self._run_clock)
+        try:
+            wakeup.wait()
+        finally:
+            self._waits.pop(wakeup, None)
+
+    def _run_clock(self) -> None:
+        """Wake the waits whose time is up, while there are any."""
+        try:
+            while self._waits:
+                gevent.sleep(CLOCK_TICK)
+                now = time.monotonic()
+                due = [(w, s) for w, (deadline, s) in self._waits.items() if deadline <= now]
+                for wakeup, stream in due:
+                    del self._waits[wakeup]
+                    if stream.wakeup is wakeup:
+                        stream.wakeup = Wakeup()
+                    wakeup.set()
+        finally:
+            self._clock = None
 
     def info(self, stream_id: str) -> StreamInfo | None:
         stream = self._get(stream_id)
@@ -127,11 +199,13 @@ class MemoryBroker:
         stream = self._streams.get(stream_id)
         if stream is not None:
             stream.readers += 1
+            self._readers += 1
 
     def detach(self, stream_id: str) -> None:
         stream = self._streams.get(stream_id)
-        if stream is not None:
-            stream.readers = max(stream.readers - 1, 0)
+        if stream is not None and stream.readers > 0:
+            stream.readers -= 1
+            self._readers -= 1
 
     def watch(self, stream_ids: list[str]) -> dict[str, int]:
         """Reader counts; there is no lease to renew: a producer here dies only with its readers."""
@@ -153,13 +227,8 @@ class MemoryBroker:
         from the database leases (app/chat/runner.py)."""
 
     def active_for(self, owner: str) -> int:
-        self._sweep()
-        return sum(1 for s in self._streams.values() if not s.finished and s.info.owner == owner)
+        return self._active.get(owner, 0)
 
     def stats(self) -> dict[str, int]:
         self._sweep()
-        streams = self._streams.values()
-        return {
-            "active_streams": sum(1 for s in streams if not s.finished),
-            "connected_clients": sum(s.readers for s in streams),
-        }
+        return {"active_streams": self._active.total(), "connected_clients": self._readers}

@@ -14,7 +14,10 @@ from tests.support.llm_server import ScriptedLLM
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     llm = ScriptedLLM()  # not started: the offline assistant never calls it
     llm.base_url = "http://127.0.0.1:9/v1"
-    running = start_stack(tmp_path_factory.mktemp("offline"), llm, LLM_MODE="offline")
+    # One event per piece (SSE_COALESCE_MS=0): the tests count the offline assistant's pieces.
+    running = start_stack(
+        tmp_path_factory.mktemp("offline"), llm, LLM_MODE="offline", SSE_COALESCE_MS="0"
+    )
     yield running
     running.stop()
 

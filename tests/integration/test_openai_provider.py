@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from app.agent.errors import TruncatedStream, classify
-from app.agent.events import ToolCallRequest
+from app.agent.events import ToolCallRequest, Usage
 from app.agent.openai_provider import ChunkReader, OpenAIProvider
 from tests.support.llm_server import ScriptedLLM, Turn
 
@@ -102,3 +102,18 @@ def test_http_errors_keep_the_sdk_exception_classes(llm: ScriptedLLM) -> None:
     llm.script(Turn.error(429, "slow down"))
     with pytest.raises(openai.RateLimitError):
         list(provider_for(llm).step(MESSAGES, []))
+
+
+def test_steps_one_after_another_share_the_provider_and_its_connections(
+    llm: ScriptedLLM,
+) -> None:
+    """The lean transport keeps a connection once a body was read to its end; the next step
+    (and one after an error) is answered all the same."""
+    provider = provider_for(llm)
+    llm.script(Turn.text("first answer"), Turn.error(500, "boom"), Turn.text("second answer"))
+    assert "".join(i for i in provider.step(MESSAGES, []) if isinstance(i, str)) == "first answer"
+    with pytest.raises(openai.InternalServerError):
+        list(provider.step(MESSAGES, []))
+    items = list(provider.step(MESSAGES, []))
+    assert "".join(i for i in items if isinstance(i, str)) == "second answer"
+    assert items[-1] == Usage(2)  # the model's usage, asked for with the stream

@@ -159,6 +159,28 @@ def test_resume_with_last_event_id_replays_exactly_the_missed_events(
     assert [e.id for e in again.until_done()] == [e.id for e in events[3:]]
 
 
+def test_coalesced_content_loses_nothing_and_resumes_exactly(
+    api: ApiClient, llm: ScriptedLLM
+) -> None:
+    """A burst of chunks under the default SSE_COALESCE_MS: however they were grouped into
+    events, the text, the ids and the model's counts come through whole."""
+    words = " ".join(f"w{n}" for n in range(60))
+    llm.script(Turn.text(words, chunk_words=1))
+    started = api.post("/agents/streams", json={"message": "tell me"}).json()
+    events = api.open_stream("GET", started["stream_url"]).until_done()
+    assert_contract_sequence(events, started["stream_id"])
+    assert content_text(events) == words
+    metrics = events[-1].data["metrics"]
+    assert metrics["chunks"] == 60  # the model's chunks, however many events carried them
+    assert metrics["tokens"] == 60  # the scripted model's usage: one token a chunk
+    assert metrics["tokens_per_s"] > 0
+    for index, event in enumerate(events[:-1]):
+        resumed = api.open_stream(
+            "GET", started["stream_url"], headers={"Last-Event-ID": event.id}
+        ).until_done()
+        assert [e.id for e in resumed] == [e.id for e in events[index + 1 :]]
+
+
 def test_cancel_stops_generation_and_closes_upstream(api: ApiClient, llm: ScriptedLLM) -> None:
     llm.script(Turn.text(" ".join(["slow"] * 200), chunk_words=1, delay=0.05))
     started = api.post("/agents/streams", json={"message": "go"}).json()

@@ -4,7 +4,6 @@ reads, and what is stored, however the reply ends."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import gevent
 import pytest
@@ -205,10 +204,10 @@ def test_a_broker_that_refuses_events_stops_the_reply_and_it_is_still_stored(
     stored: list[Outcome],
 ) -> None:
     class Refusing(MemoryBroker):
-        def publish(self, stream_id: str, name: str, data: dict[str, Any]) -> int:
+        def publish_encoded(self, stream_id: str, name: str, payload: str) -> int:
             if name == "content":
                 raise BrokerError("redis: connection refused")
-            return super().publish(stream_id, name, data)
+            return super().publish_encoded(stream_id, name, payload)
 
     broker = Refusing(replay_ttl=60)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gevent
+
 from app.streaming.broker import StreamInfo
 from app.streaming.memory import MemoryBroker
 
@@ -51,3 +53,33 @@ def test_a_cancel_request_reaches_the_handlers_of_this_process() -> None:
     broker.on_cancel(asked.append)
     broker.request_cancel("s1")
     assert asked == ["s1"]
+
+
+def test_counts_follow_streams_that_finish_expire_or_are_discarded() -> None:
+    broker = MemoryBroker(replay_ttl=0)  # a finished stream expires at once
+    for stream_id in ("s1", "s2", "s3"):
+        broker.create(StreamInfo(stream_id, "u1"))
+    broker.attach("s1")
+    broker.attach("s2")
+    broker.attach("s2")
+    assert broker.stats() == {"active_streams": 3, "connected_clients": 3}
+    broker.finish("s1")
+    broker.discard("s3")
+    assert broker.active_for("u1") == 1
+    assert broker.stats() == {"active_streams": 1, "connected_clients": 2}  # s1 expired
+    assert broker.info("s1") is None
+    broker.detach("s2")
+    broker.detach("s2")
+    broker.detach("s2")  # one too many: never below zero
+    assert broker.stats() == {"active_streams": 1, "connected_clients": 0}
+
+
+def test_a_long_wait_ends_on_the_brokers_clock_or_at_the_next_event() -> None:
+    broker = MemoryBroker(replay_ttl=60)
+    broker.create(StreamInfo("s1", "u1"))
+    assert broker.read("s1", 0, timeout=1.0) == []  # a keep-alive is due: nothing came
+    waiting = gevent.spawn(broker.read, "s1", 0, 30.0)
+    gevent.sleep(0)  # the reader is waiting now
+    broker.publish("s1", "content", {"chunk": "hi"})
+    events = waiting.get(timeout=5)
+    assert [e.data for e in events] == [{"chunk": "hi"}]

@@ -79,7 +79,9 @@ class RedisBroker:
         self._produced.create(info)
 
     def publish(self, stream_id: str, name: str, data: dict[str, Any]) -> int:
-        payload = encode(data)
+        return self.publish_encoded(stream_id, name, encode(data))
+
+    def publish_encoded(self, stream_id: str, name: str, payload: str) -> int:
         if self._produced.info(stream_id) is None:  # not produced here: a lost stream's closing
             return self.writer.append_now(stream_id, name, payload)
         self.writer.check(stream_id)
