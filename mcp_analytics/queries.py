@@ -177,9 +177,27 @@ def parse_market(text: str) -> tuple[str, str | None]:
     return city.strip(), state.strip() or None
 
 
+COMPETITION_RANK = {"low": 0, "moderate": 1, "high": 2}
+
+
 def compare_markets(db: Session, cities: Sequence[str]) -> dict[str, Any]:
-    """The market analysis of each city, in the order asked."""
-    return {"markets": [market_analysis(db, *parse_market(text)) for text in cities]}
+    """The market analysis of each city, in the order asked, and which market is cheapest
+    (lowest median price), fastest growing (largest 12-month change) and most competitive
+    (highest competition level, then fewest days on market)."""
+    markets = [market_analysis(db, *parse_market(text)) for text in cities]
+    priced = [m for m in markets if m["median_price"]]
+    return {
+        "markets": markets,
+        "cheapest": min(priced, key=lambda m: m["median_price"])["city"] if priced else None,
+        "fastest_growing": max(markets, key=lambda m: m["price_change_12m_pct"])["city"],
+        "most_competitive": max(
+            markets,
+            key=lambda m: (
+                COMPETITION_RANK[m["competition_level"]],
+                -m["median_days_on_market"],
+            ),
+        )["city"],
+    }
 
 
 def _rates(engagement: Engagement) -> tuple[float, float]:

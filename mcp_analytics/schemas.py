@@ -40,6 +40,11 @@ class PriceTrends(BaseModel):
 
 class MarketComparison(BaseModel):
     markets: list[MarketAnalysis] = Field(description="In the order asked")
+    cheapest: str | None = Field(description="City with the lowest median price")
+    fastest_growing: str | None = Field(description="City with the largest 12-month price change")
+    most_competitive: str | None = Field(
+        description="City with the highest competition level (fewest days on market breaks ties)"
+    )
 
 
 class ListingMetric(BaseModel):
@@ -104,3 +109,20 @@ class MortgageEstimate(BaseModel):
     monthly_payment: float = Field(description="Principal and interest per month")
     total_paid: float = Field(description="All monthly payments over the term")
     total_interest: float
+
+
+class AffordabilityEstimate(BaseModel):
+    annual_income: int
+    monthly_debts: int
+    min_price: int = Field(description="Comfortable price: housing within the 28/36 rule")
+    max_price: int = Field(description="Stretch price: housing within 33/43")
+    monthly_budget: int = Field(
+        description="Comfortable monthly housing cost (P&I, tax, insurance)"
+    )
+    max_monthly_budget: int = Field(description="Stretch monthly housing cost")
+    down_payment: int = Field(description="Down payment at the comfortable price, dollars")
+    down_payment_pct: float | None
+    annual_rate_pct: float
+    years: int
+    tax_insurance_pct: float = Field(description="Yearly property tax and insurance, % of price")
+    rule: str = Field(description="The debt-to-income rule used")

@@ -14,8 +14,9 @@ from pydantic import Field
 from app.mcp.dataset import session
 from app.mcp.tools import ToolRegistry
 from app.settings import Settings
-from mcp_analytics import mortgage, queries
+from mcp_analytics import affordability, mortgage, queries
 from mcp_analytics.schemas import (
+    AffordabilityEstimate,
     ListingMetrics,
     MarketAnalysis,
     MarketComparison,
@@ -75,7 +76,8 @@ def compare_markets(
         ),
     ],
 ) -> MarketComparison:
-    """Compare the market figures of 2 to 5 cities side by side, in the order given."""
+    """Compare the market figures of 2 to 5 cities side by side, in the order given, and name
+    the cheapest, the fastest growing and the most competitive of them."""
     with session() as db:
         return MarketComparison.model_validate(queries.compare_markets(db, cities))
 
@@ -108,4 +110,45 @@ def estimate_mortgage(
     """Estimate the monthly principal and interest of a fixed-rate mortgage, and the totals."""
     return MortgageEstimate.model_validate(
         mortgage.estimate(price, down_payment_pct, annual_rate_pct, years)
+    )
+
+
+@registry.tool(scope="analytics:read")
+def estimate_affordability(
+    annual_income: Annotated[
+        float, Field(gt=0, le=100_000_000, description="Gross household income per year, dollars")
+    ],
+    monthly_debts: Annotated[
+        float,
+        Field(ge=0, le=10_000_000, description="Other debt payments per month (car, cards...)"),
+    ] = 0,
+    down_payment: Annotated[
+        float | None,
+        Field(ge=0, le=1_000_000_000, description="Cash for the down payment, dollars (savings)"),
+    ] = None,
+    down_payment_pct: Annotated[
+        float, Field(ge=0, lt=100, description="Percent down, when no dollar amount is given")
+    ] = 20,
+    annual_rate_pct: Annotated[
+        float, Field(ge=0, le=30, description="Annual interest rate in percent")
+    ] = DEFAULT_RATE_PCT,
+    years: Annotated[int, Field(ge=1, le=40, description="Term in years")] = 30,
+    tax_insurance_pct: Annotated[
+        float, Field(ge=0, le=10, description="Yearly property tax and insurance, % of price")
+    ] = 1.25,
+) -> AffordabilityEstimate:
+    """Estimate what home price an income affords under the 28/36 debt-to-income rule
+    (comfortable) and 33/43 (stretch): a price range and the monthly housing budget, from
+    income, monthly debts, down payment or savings, rate and term.
+    """
+    return AffordabilityEstimate.model_validate(
+        affordability.estimate(
+            annual_income,
+            monthly_debts,
+            down_payment,
+            down_payment_pct,
+            annual_rate_pct,
+            years,
+            tax_insurance_pct,
+        )
     )

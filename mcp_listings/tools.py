@@ -27,36 +27,95 @@ Sqft = Annotated[int | None, Field(ge=0, le=10_000_000)]
 
 @registry.tool(scope="listings:read")
 def search_listings(
-    city: Annotated[Place, Field(description='City name, e.g. "Portland" (any case)')] = None,
-    state: Annotated[Place, Field(description='State code or name, e.g. "OR" or "Oregon"')] = None,
+    city: Annotated[Place, Field(description='One city, e.g. "Portland" (any case)')] = None,
+    state: Annotated[
+        Place,
+        Field(description='State code or name, e.g. "OR": picks the city, or searches the state'),
+    ] = None,
+    cities: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=100)], ...],
+        Field(
+            max_length=10,
+            description='Several cities at once, each "City" or "City, ST", e.g. '
+            '["Kirkland, WA", "Redmond"]',
+        ),
+    ] = (),
     min_price: Annotated[Dollars, Field(description="Lowest price in dollars")] = None,
     max_price: Annotated[Dollars, Field(description="Highest price in dollars")] = None,
     min_bedrooms: Annotated[int | None, Field(ge=0, le=20)] = None,
+    max_bedrooms: Annotated[int | None, Field(ge=0, le=20)] = None,
     min_bathrooms: Annotated[float | None, Field(ge=0, le=20)] = None,
-    property_type: PropertyType | None = None,
+    max_bathrooms: Annotated[float | None, Field(ge=0, le=20)] = None,
+    property_type: Annotated[
+        PropertyType | None, Field(description="One property type (or use property_types)")
+    ] = None,
+    property_types: Annotated[
+        tuple[PropertyType, ...],
+        Field(
+            max_length=5,
+            description="Any of these types; with no type given, every home type but land",
+        ),
+    ] = (),
+    exclude_types: Annotated[
+        tuple[PropertyType, ...],
+        Field(max_length=5, description='Types to leave out ("not a condo")'),
+    ] = (),
     status: Annotated[Status, Field(description="Listing status")] = "active",
     min_sqft: Annotated[Sqft, Field(description="Smallest living area in square feet")] = None,
     max_sqft: Annotated[Sqft, Field(description="Largest living area in square feet")] = None,
+    zip_codes: Annotated[
+        tuple[Annotated[str, Field(pattern=r"^\d{5}$")], ...],
+        Field(max_length=20, description='Five-digit ZIP codes, e.g. ["97201"]'),
+    ] = (),
+    min_year_built: Annotated[int | None, Field(ge=1700, le=2100)] = None,
+    max_year_built: Annotated[int | None, Field(ge=1700, le=2100)] = None,
+    listed_within_days: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=3650,
+            description="Listed in the last N days, counted back from the data's newest listing",
+        ),
+    ] = None,
+    keywords: Annotated[
+        tuple[Annotated[str, Field(min_length=2, max_length=40)], ...],
+        Field(
+            max_length=5,
+            description='Words the description must all contain, e.g. ["garage", "yard"]',
+        ),
+    ] = (),
     sort: Annotated[Sort, Field(description="newest = most recently listed first")] = "newest",
     limit: Annotated[int, Field(ge=1, le=50, description="Listings per page")] = 10,
     offset: Annotated[int, Field(ge=0, le=100_000, description="Listings to skip, for paging")] = 0,
 ) -> SearchResult:
-    """Search homes for sale by place, price, rooms, type, status and size.
+    """Search homes for sale by place (one or several cities, or a state), price, bedrooms and
+    bathrooms (min and max), property types (with exclusions), size, ZIP code, year built, how
+    recently listed, and words in the description.
 
-    Returns one page of listings and the total number that match. Unknown cities give an
-    error that names the cities with data.
+    Returns one page of listings and the total number that match. Without a property type it
+    returns homes only (no land). Unknown cities give an error that names the cities with data.
     """
     filters = SearchFilters(
         city=city,
         state=state,
+        cities=cities,
         min_price=min_price,
         max_price=max_price,
         min_bedrooms=min_bedrooms,
+        max_bedrooms=max_bedrooms,
         min_bathrooms=min_bathrooms,
+        max_bathrooms=max_bathrooms,
         property_type=property_type,
+        property_types=property_types,
+        exclude_types=exclude_types,
         status=status,
         min_sqft=min_sqft,
         max_sqft=max_sqft,
+        zip_codes=zip_codes,
+        min_year_built=min_year_built,
+        max_year_built=max_year_built,
+        listed_within_days=listed_within_days,
+        keywords=keywords,
         sort=sort,
         limit=limit,
         offset=offset,
@@ -76,7 +135,7 @@ def get_listing(
         return Listing.model_validate(queries.get_listing(db, listing_id))
 
 
-@registry.tool(scope="listings:report")
+@registry.tool(scope="listings:report", read_only=False, open_world=True)
 def send_listing_report(
     listing_ids: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=20)]],

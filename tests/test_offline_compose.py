@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.agent.offline.compose import chunk_text, compose_answer, offline_notice
-from app.agent.offline.parse import plan_reply
+from app.agent.offline.plan import plan_reply
 
 
 def listing(listing_id: str, price: int, **extra: Any) -> dict[str, Any]:

@@ -7,32 +7,26 @@ from typing import Any
 import pytest
 
 from app.agent.offline import vocabulary as vocab
-from app.agent.offline.parse import (
-    Place,
-    ToolCall,
+from app.agent.offline.extract import (
     detect_intents,
     extract_bathrooms,
     extract_bedrooms,
-    extract_city,
     extract_email,
     extract_limit,
     extract_listing_ids,
     extract_months,
     extract_mortgage_terms,
-    extract_places,
     extract_price_range,
     extract_property_type,
     extract_sort,
     extract_sqft,
     extract_status,
-    extract_unknown_place,
     extract_unsupported,
-    merge_filters,
     parse_price,
-    plan_reply,
-    price_in_history,
-    referenced_ids,
 )
+from app.agent.offline.places import Place, extract_city, extract_places, extract_unknown_place
+from app.agent.offline.plan import ToolCall, plan_reply
+from app.agent.offline.state import merge_filters, price_in_history, referenced_ids
 
 PDX = {"city": "Portland", "state": "OR"}
 SEA = {"city": "Seattle", "state": "WA"}

@@ -37,22 +37,40 @@ SORT_KEYS = {
     "sqft_desc": lambda x: (-x["sqft"], x["listing_id"]),
 }
 CITIES = ["Portland", "portland", "SAN FRANCISCO", "Boise", "New York", "Austin", None]
+CITY_LISTS = [(), ("Kirkland", "redmond, WA"), ("Boise, ID", "Eugene", "Bend")]
+TYPES = ["house", "condo", "townhouse", "multi_family", "land"]
+DWELLINGS = {"house", "condo", "townhouse", "multi_family"}
+ZIPS = [(), ("97201", "97202", "98033"), ("83702",)]
+AS_OF = date(2026, 10, 31)  # the newest listing of the bundled data: "listed within" counts back
 
 
 def _matches(listing: dict, f: listings.SearchFilters) -> bool:
     """The filters' meaning, restated independently of the SQL."""
     address = listing["address"]
+    cities = [c.partition(",")[0].strip().lower() for c in f.cities]
+    cities += [f.city.lower()] if f.city else []
+    types = set(f.property_types) | ({f.property_type} if f.property_type else set())
+    types = (types or DWELLINGS) - set(f.exclude_types)
+    listed = date.fromisoformat(listing["listed_at"])
+    year = listing["year_built"]
     checks = [
         listing["status"] == f.status,
-        f.city is None or address["city"].lower() == f.city.lower(),
+        not cities or address["city"].lower() in cities,
         f.state is None or address["state"] == f.state,
         f.min_price is None or listing["price"] >= f.min_price,
         f.max_price is None or listing["price"] <= f.max_price,
         f.min_bedrooms is None or listing["bedrooms"] >= f.min_bedrooms,
+        f.max_bedrooms is None or listing["bedrooms"] <= f.max_bedrooms,
         f.min_bathrooms is None or listing["bathrooms"] >= f.min_bathrooms,
-        f.property_type is None or listing["property_type"] == f.property_type,
+        f.max_bathrooms is None or listing["bathrooms"] <= f.max_bathrooms,
+        listing["property_type"] in types,
         f.min_sqft is None or listing["sqft"] >= f.min_sqft,
         f.max_sqft is None or listing["sqft"] <= f.max_sqft,
+        not f.zip_codes or address["zip"] in f.zip_codes,
+        f.min_year_built is None or (year is not None and year >= f.min_year_built),
+        f.max_year_built is None or (year is not None and year <= f.max_year_built),
+        f.listed_within_days is None or (AS_OF - listed).days <= f.listed_within_days,
+        all(word.lower() in listing["description"].lower() for word in f.keywords),
     ]
     return all(checks)
 
@@ -60,14 +78,24 @@ def _matches(listing: dict, f: listings.SearchFilters) -> bool:
 filters_strategy = st.builds(
     listings.SearchFilters,
     city=st.sampled_from(CITIES),
+    cities=st.sampled_from(CITY_LISTS),
     min_price=st.none() | st.integers(0, 1_500_000),
     max_price=st.none() | st.integers(1_500_000, 5_000_000),
     min_bedrooms=st.none() | st.integers(0, 6),
+    max_bedrooms=st.none() | st.integers(6, 10),
     min_bathrooms=st.none() | st.sampled_from([1.0, 1.5, 2.0, 3.5]),
-    property_type=st.none() | st.sampled_from(["house", "condo", "townhouse", "multi_family"]),
+    max_bathrooms=st.none() | st.sampled_from([3.5, 4.0, 6.0]),
+    property_type=st.none() | st.sampled_from(TYPES),
+    property_types=st.sampled_from([(), ("condo", "townhouse"), ("land",), ("house", "land")]),
+    exclude_types=st.sampled_from([(), ("condo",), ("multi_family", "townhouse")]),
     status=st.sampled_from(["active", "pending", "sold"]),
     min_sqft=st.none() | st.integers(0, 2500),
     max_sqft=st.none() | st.integers(2500, 9000),
+    zip_codes=st.sampled_from(ZIPS),
+    min_year_built=st.none() | st.integers(1900, 2010),
+    max_year_built=st.none() | st.integers(2010, 2026),
+    listed_within_days=st.none() | st.integers(0, 400),
+    keywords=st.sampled_from([(), ("garage",), ("Yard", "pool"), ("100%_",)]),
     sort=st.sampled_from(list(SORT_KEYS)),
     limit=st.integers(1, 50),
     offset=st.integers(0, 60),
@@ -77,8 +105,13 @@ filters_strategy = st.builds(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(filters=filters_strategy)
 def test_search_returns_exactly_the_matching_page_in_sort_order(listings_engine, dataset, filters):
+    """Every returned listing obeys every filter, and none that obeys them all is left out."""
     with Session(listings_engine) as db:
-        result = listings.search(db, filters)
+        try:
+            result = listings.search(db, filters)
+        except ToolError as error:  # asked for types and excluded them all
+            assert "leave nothing" in str(error)
+            return
     expected = sorted(
         (x for x in dataset["listings"] if _matches(x, filters)), key=SORT_KEYS[filters.sort]
     )
@@ -87,6 +120,24 @@ def test_search_returns_exactly_the_matching_page_in_sort_order(listings_engine,
     assert [x["listing_id"] for x in result["listings"]] == [x["listing_id"] for x in page]
     assert result["listings"] == page  # the public shape, field for field
     assert result["filters"]["status"] == filters.status
+
+
+def test_homes_leave_out_land_unless_land_is_asked_for(listings_db):
+    homes = listings.search(listings_db, listings.SearchFilters(city="Bend", limit=50))
+    assert homes["filters"]["property_types"] == ["house", "condo", "townhouse", "multi_family"]
+    assert all(x["property_type"] != "land" for x in homes["listings"])
+    land = listings.search(listings_db, listings.SearchFilters(city="Bend", property_type="land"))
+    assert land["total"] > 0 and land["filters"]["property_types"] == ["land"]
+
+
+def test_several_cities_are_searched_together_and_named_as_applied(listings_db):
+    both = listings.search(
+        listings_db, listings.SearchFilters(cities=("kirkland", "Redmond, WA"), limit=50)
+    )
+    assert both["filters"]["cities"] == ["Kirkland, WA", "Redmond, WA"]
+    assert {x["address"]["city"] for x in both["listings"]} == {"Kirkland", "Redmond"}
+    with pytest.raises(ToolError, match="unknown state 'ME'; states with data: AZ"):
+        listings.search(listings_db, listings.SearchFilters(city="Portland", state="ME"))
 
 
 def test_paging_through_a_search_visits_every_match_once(listings_db):

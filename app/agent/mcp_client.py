@@ -50,6 +50,7 @@ class ToolDef:
     name: str
     description: str
     input_schema: dict[str, Any]
+    read_only: bool = False  # only a tool whose annotations say `readOnlyHint: true` (6.3)
 
     def openai_spec(self) -> dict[str, Any]:
         return {
@@ -166,6 +167,7 @@ class McpClient:
                 name=tool.name,
                 description=tool.description or "",
                 input_schema=tool.input_schema or {"type": "object"},
+                read_only=bool(tool.annotations and tool.annotations.read_only_hint),
             )
         self._listed_at[service] = time.monotonic()
 
@@ -180,6 +182,11 @@ class McpClient:
     def service_of(self, name: str) -> str | None:
         tool = self._tools.get(name)
         return tool.service if tool else None
+
+    def is_read_only(self, name: str) -> bool:
+        """Whether the tool's annotations say it only reads; unknown tools do not."""
+        tool = self._tools.get(name)
+        return tool.read_only if tool else False
 
     def call(
         self, user_id: str, name: str, arguments: dict[str, Any], request_id: str | None = None

@@ -57,6 +57,13 @@ class Toolbox:
     def specs(self) -> list[dict[str, Any]]:
         return [tool.openai_spec() for tool in self.client.tools(self.user_id)]
 
+    def is_read_only(self, name: str) -> bool:
+        """Whether `name` only reads (MCP `readOnlyHint: true`): a tool that does not say so
+        runs only with the user's approval (CONTRACT.md 6.3). Unknown tools are not read-only."""
+        if self.client.service_of(name) is None:
+            self.client.tools(self.user_id)
+        return self.client.is_read_only(name)
+
     def _label(self, name: str) -> str:
         """The metric label of a tool the model named: a tool the services offer, else
         "unknown" (the model may make names up, and each would be a new series)."""

@@ -61,7 +61,7 @@ class Thinking(WireEvent):
 @dataclass(frozen=True, slots=True)
 class Tool(WireEvent):
     """A tool call started (with its `arguments`) or ended (with `duration_ms`, and `summary`
-    or `error`)."""
+    or `error`); a completed one may carry `display`, the page's view of its result (6.2)."""
 
     event: ClassVar[str] = "tool"
     call_id: str
@@ -71,6 +71,7 @@ class Tool(WireEvent):
     duration_ms: int | None = None
     summary: str | None = None
     error: str | None = None
+    display: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.agent.display import display_for
 from app.agent.events import AgentError, ToolFinished, ToolStarted
 from app.chat.events import Tool
 from app.streaming.broker import StreamInfo
@@ -89,14 +90,24 @@ class Transcript:
             "status": status,
             "duration_ms": event.duration_ms,
         }
+        display = None if event.error else display_for(event.name, event.structured)
         if event.error:
             record["error"] = event.error
         else:
             record["summary"] = event.summary
+        if display is not None:
+            record["display"] = display
         self.tool_calls[event.call_id] = record
         summary = None if event.error else event.summary
         return Tool(
-            event.call_id, event.name, status, None, event.duration_ms, summary, event.error
+            event.call_id,
+            event.name,
+            status,
+            None,
+            event.duration_ms,
+            summary,
+            event.error,
+            display,
         )
 
     @classmethod

@@ -14,6 +14,10 @@ structured output to repeat it as text for clients that read only `content`).
     def get_listing(listing_id: Annotated[str, Field(description="...")]) -> Listing:
         '''Get the full details of one listing by its id.'''
         raise ToolError("listing not found")  # -> isError result with this text
+
+A tool is read-only unless registered with `read_only=False`; its MCP annotations say so
+(`readOnlyHint`), and clients decide on that whether to ask the user first (CONTRACT.md 6.3).
+A tool that acts outside the service (sends mail) also says `open_world=True`.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pydantic
-from mcp_types import CallToolResult, TextContent, Tool
+from mcp_types import CallToolResult, TextContent, Tool, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ class RegisteredTool:
     function: Callable[..., BaseModel]
     arguments_model: type[BaseModel]
     result_model: type[BaseModel]
+    annotations: ToolAnnotations
 
     def definition(self) -> Tool:
         """The tool as `tools/list` advertises it."""
@@ -59,6 +64,7 @@ class RegisteredTool:
             description=self.description,
             input_schema=self.arguments_model.model_json_schema(),
             output_schema=self.result_model.model_json_schema(mode="serialization"),
+            annotations=self.annotations,
         )
 
     def call(self, arguments: Mapping[str, Any] | None) -> CallToolResult:
@@ -93,11 +99,20 @@ class ToolRegistry:
     def __init__(self) -> None:
         self._tools: dict[str, RegisteredTool] = {}
 
-    def tool(self, *, scope: str, name: str | None = None) -> Callable[[F], F]:
+    def tool(
+        self,
+        *,
+        scope: str,
+        name: str | None = None,
+        read_only: bool = True,
+        open_world: bool = False,
+    ) -> Callable[[F], F]:
         """Register the decorated function as a tool that needs `scope`; the function is kept."""
 
         def register(function: F) -> F:
-            tool = build_tool(function, scope=scope, name=name)
+            tool = build_tool(
+                function, scope=scope, name=name, read_only=read_only, open_world=open_world
+            )
             if tool.name in self._tools:
                 raise ValueError(f"a tool named {tool.name!r} is already registered")
             self._tools[tool.name] = tool
@@ -121,7 +136,12 @@ class ToolRegistry:
 
 
 def build_tool(
-    function: Callable[..., Any], *, scope: str, name: str | None = None
+    function: Callable[..., Any],
+    *,
+    scope: str,
+    name: str | None = None,
+    read_only: bool = True,
+    open_world: bool = False,
 ) -> RegisteredTool:
     """Derive a `RegisteredTool` from a typed function; refuse functions that are not typed."""
     hints = typing.get_type_hints(function, include_extras=True)
@@ -135,6 +155,13 @@ def build_tool(
         function=function,
         arguments_model=_arguments_model(function, hints),
         result_model=result_model,
+        annotations=ToolAnnotations(
+            title=(name or function.__name__).replace("_", " ").capitalize(),
+            read_only_hint=read_only,
+            destructive_hint=None if read_only else False,
+            idempotent_hint=read_only,
+            open_world_hint=open_world,
+        ),
     )
 
 

@@ -29,6 +29,7 @@ ANALYTICS_TOOLS = {
     "get_listing_metrics",
     "generate_performance_report",
     "estimate_mortgage",
+    "estimate_affordability",
 }
 
 
@@ -90,6 +91,12 @@ def test_sdk_client_lists_and_calls_every_listings_tool(
     negotiated, got = with_client(grant["mcp_url"], grant["access_token"], mode, work)
     assert negotiated == version
     assert {tool.name for tool in got["listed"].tools} == LISTINGS_TOOLS
+    hints = {tool.name: tool.annotations for tool in got["listed"].tools}
+    assert hints["search_listings"].read_only_hint is True
+    assert hints["get_listing"].read_only_hint is True
+    # Sending mail acts outside the app: the page asks before it runs (CONTRACT.md 6.3).
+    assert hints["send_listing_report"].read_only_hint is False
+    assert hints["send_listing_report"].open_world_hint is True
     search = got["search"].structured_content
     assert search["total"] > 0
     assert all(item["price"] <= 700_000 for item in search["listings"])
@@ -114,6 +121,7 @@ def test_sdk_client_lists_and_calls_every_analytics_tool(
             "get_listing_metrics": {"listing_ids": ["L100001", "L100002"]},
             "generate_performance_report": {"listing_ids": ["L100001", "L100002", "L100003"]},
             "estimate_mortgage": {"price": 500_000, "down_payment_pct": 20, "annual_rate_pct": 6.5},
+            "estimate_affordability": {"annual_income": 120_000, "monthly_debts": 400},
         }
         for name, arguments in calls.items():
             results[name] = await client.call_tool(name, arguments)
@@ -125,12 +133,18 @@ def test_sdk_client_lists_and_calls_every_analytics_tool(
     negotiated, got = with_client(grant["mcp_url"], grant["access_token"], mode, work)
     assert negotiated == version
     assert {tool.name for tool in got["listed"].tools} == ANALYTICS_TOOLS
+    assert all(tool.annotations.read_only_hint for tool in got["listed"].tools)
     for name in ANALYTICS_TOOLS:
         assert not got[name].is_error, (name, got[name].content)
     assert got["get_market_analysis"].structured_content["city"] == "Seattle"
     assert len(got["get_price_trends"].structured_content["series"]) == 6
     markets = got["compare_markets"].structured_content["markets"]
     assert [m["city"] for m in markets] == ["Portland", "Boise", "Austin"]
+    cheapest = min(markets, key=lambda m: m["median_price"])["city"]
+    assert got["compare_markets"].structured_content["cheapest"] == cheapest
+    afford = got["estimate_affordability"].structured_content
+    assert 0 < afford["min_price"] < afford["max_price"] and afford["monthly_budget"] == 2800
+    assert "28/36" in afford["rule"]
     assert got["estimate_mortgage"].structured_content["monthly_payment"] == pytest.approx(2528.27)
     unknown = got["unknown_city"]
     assert unknown.is_error and "Portland" in unknown.content[0].text
@@ -203,9 +217,21 @@ def test_reply_with_two_tool_rounds_on_the_real_services(user: ApiClient, llm: S
         ("estimate_mortgage", "started"),
         ("estimate_mortgage", "completed"),
     ]
-    assert next(t for t in tools if t["name"] == "search_listings" and t["status"] == "completed")[
-        "summary"
-    ].startswith("Found ")
+    search_done = next(
+        t for t in tools if t["name"] == "search_listings" and t["status"] == "completed"
+    )
+    assert search_done["summary"].startswith("Found ")
+    # The page's view of each result (CONTRACT.md 6.2) rides on the completed event.
+    display = search_done["display"]
+    assert display["kind"] == "listings" and display["total"] > 0
+    assert all(item["beds"] >= 3 and item["price"] <= 700000 for item in display["items"])
+    assert all(
+        item["id"].startswith("L") and item["city"] == "Portland" for item in display["items"]
+    )
+    mortgage_done = tools[-1]
+    assert mortgage_done["display"]["kind"] == "mortgage"
+    assert mortgage_done["display"]["price"] == 650000
+    assert all("display" not in t for t in tools if t["status"] == "started")
     # The model was offered the services' tools, as OpenAI function specs.
     offered = {t["function"]["name"]: t for t in llm.requests[0]["tools"]}
     assert {"search_listings", "get_market_analysis", "estimate_mortgage"} <= set(offered)
@@ -228,6 +254,9 @@ def test_reply_with_two_tool_rounds_on_the_real_services(user: ApiClient, llm: S
         "estimate_mortgage",
     ]
     assert all(c["status"] == "completed" for c in stored)
+    # History shows the same views as the stream did.
+    assert stored[0]["display"] == display
+    assert [c["display"]["kind"] for c in stored] == ["listings", "markets", "mortgage"]
 
 
 def test_request_id_follows_a_tool_call_into_the_service_logs(

@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from app.agent.mcp_client import McpClient, ToolResult
+from app.agent.toolbox import Toolbox
 from tests.conftest import free_port
 
 SEARCH = {"name": "search_listings", "description": "Search", "inputSchema": {"type": "object"}}
@@ -135,3 +136,25 @@ def test_a_service_that_is_down_leaves_the_others_tools_usable(
     assert mcp.call("u1", "get_market_analysis", {}) == ToolResult(
         False, "tool get_market_analysis is unavailable right now"
     )
+
+
+def test_only_tools_annotated_read_only_count_as_read_only(
+    listings: tuple[Service, str],
+) -> None:
+    service, url = listings
+    service.answers["tools/list"] = {
+        "tools": [
+            {**SEARCH, "annotations": {"readOnlyHint": True}},
+            {
+                "name": "send_listing_report",
+                "inputSchema": {"type": "object"},
+                "annotations": {"readOnlyHint": False, "openWorldHint": True},
+            },
+            {"name": "unannotated", "inputSchema": {"type": "object"}},
+        ]
+    }
+    toolbox = Toolbox(client({"listings": url}), "u1")
+    assert toolbox.is_read_only("search_listings")  # discovers the tools on first use
+    assert not toolbox.is_read_only("send_listing_report")
+    assert not toolbox.is_read_only("unannotated")  # saying nothing is not saying read-only
+    assert not toolbox.is_read_only("no_such_tool")

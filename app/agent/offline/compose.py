@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from app.agent.offline import vocabulary as vocab
-from app.agent.offline.parse import Plan, ToolCall
+from app.agent.offline.plan import Plan, ToolCall
 
 Result = dict[str, Any] | str
 

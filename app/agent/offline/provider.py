@@ -53,7 +53,7 @@ class OfflineProvider:
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> Iterator[str | ToolCallRequest]:
         from app.agent.offline.compose import chunk_text, compose_answer, offline_notice
-        from app.agent.offline.parse import plan_reply
+        from app.agent.offline.plan import plan_reply
 
         message, history, after = _split(messages)
         plan = plan_reply(message, history)
