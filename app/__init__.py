@@ -50,6 +50,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(chat.bp)
     app.register_blueprint(health.bp)
 
+    from app import api_docs
+
+    app.register_blueprint(api_docs.bp)
+
     from app.cli import register_commands
 
     register_commands(app)

@@ -110,7 +110,8 @@ class Conversation(db.Model):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200), default="New conversation")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A new turn sets it; any other change (a rename) moves it too.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation",
@@ -133,8 +134,9 @@ class Message(db.Model):
 
     `seq` orders messages within a conversation even when two share a timestamp. An assistant
     message carries its tool calls and how its stream ended in `status` (completed, cancelled,
-    failed, timeout, interrupted), with the `error` code it ended with, if any; user messages are
-    always "completed".
+    failed, timeout, interrupted), with the `error` code it ended with, if any, or `superseded`
+    once a regenerated reply replaced it (kept, never sent to the model again); user messages
+    are always "completed".
 
     While its reply is written an assistant message is `streaming` and holds a lease,
     `lease_expires_at`, which the process writing it renews (app/chat/runner.py). A lease

@@ -10,6 +10,13 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from app.chat import bp
+from app.chat.actions import (
+    begin_regeneration,
+    markdown_export,
+    matching,
+    regenerate_body,
+    search_query,
+)
 from app.chat.events import READER_ENDINGS, Error, as_text, closing, numbered
 from app.chat.replies import (
     ChatBody,
@@ -47,8 +54,8 @@ def _runner() -> Runner:
     return current_app.extensions["runner"]
 
 
-def _start_reply() -> ReplyInfo:
-    body = parse_body(ChatBody)
+def _refuse_when_busy() -> None:
+    """429 `too_many_streams` when the user already has the most replies running."""
     limit = current_app.config["CHAT_MAX_CONCURRENT_PER_USER"]
     if _broker().active_for(current_user.id) >= limit:
         raise ApiError(
@@ -57,6 +64,11 @@ def _start_reply() -> ReplyInfo:
             code="too_many_streams",
             headers={"Retry-After": "5"},
         )
+
+
+def _start_reply() -> ReplyInfo:
+    body = parse_body(ChatBody)
+    _refuse_when_busy()
     info, history, message = begin_turn(current_user, body)
     _runner().start(info, agent_run_for(info.user_id, history, message))
     return info
@@ -125,7 +137,11 @@ def chat_stream() -> Response:
 @login_required
 @chat_limit
 def create_stream() -> ResponseReturnValue:
-    info = _start_reply()
+    return _accepted(_start_reply())
+
+
+def _accepted(info: ReplyInfo) -> ResponseReturnValue:
+    """202 with where to follow the reply that has just started."""
     return jsonify(
         {
             "stream_id": info.stream_id,
@@ -134,6 +150,19 @@ def create_stream() -> ResponseReturnValue:
             "stream_url": url_for("chat.follow_stream", stream_id=info.stream_id),
         }
     ), 202
+
+
+@bp.post("/agents/conversations/<id:conversation_id>/regenerate")
+@login_required
+@chat_limit
+def regenerate(conversation_id: str) -> ResponseReturnValue:
+    """Redo the last reply (after editing the last message if a `message` is sent): 202 like
+    `POST /agents/streams`; the reply it replaces stays in history as `superseded`."""
+    body = regenerate_body()
+    _refuse_when_busy()
+    info, history, message = begin_regeneration(current_user, conversation_id, body)
+    _runner().start(info, agent_run_for(info.user_id, history, message))
+    return _accepted(info)
 
 
 @bp.get("/agents/streams/<id:stream_id>")
@@ -248,11 +277,13 @@ class RenameBody(BaseModel):
 @bp.get("/agents/conversations")
 @login_required
 def list_conversations() -> ResponseReturnValue:
+    """Newest first; `?q=` keeps those whose title or messages contain it."""
+    query = search_query()
+    statement = select(Conversation).where(Conversation.user_id == current_user.id)
+    if query is not None:
+        statement = matching(statement, query)
     conversations = db.session.scalars(
-        select(Conversation)
-        .where(Conversation.user_id == current_user.id)
-        .order_by(Conversation.updated_at.desc())
-        .limit(200)
+        statement.order_by(Conversation.updated_at.desc()).limit(200)
     )
     return jsonify({"conversations": [c.to_dict() for c in conversations]})
 
@@ -263,7 +294,9 @@ def get_conversation(conversation_id: str) -> ResponseReturnValue:
     conversation = owned_conversation(current_user, conversation_id)
     messages = db.session.scalars(
         select(Message).where(Message.conversation_id == conversation.id).order_by(Message.seq)
-    )
+    ).all()
+    if request.args.get("format") == "markdown":
+        return markdown_export(conversation, list(messages))
     return jsonify(
         {"conversation": conversation.to_dict(), "messages": [m.to_dict() for m in messages]}
     )

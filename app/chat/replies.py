@@ -82,7 +82,11 @@ def recent_history(conversation: Conversation, limit: int) -> list[dict[str, str
     """The last `limit` turns with text, oldest first, as the model wants them."""
     rows = db.session.scalars(
         select(Message)
-        .where(Message.conversation_id == conversation.id, Message.content != "")
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.content != "",
+            Message.status != "superseded",  # a regenerated reply is history, not context
+        )
         .order_by(Message.seq.desc())
         .limit(limit)
     ).all()
@@ -93,6 +97,7 @@ def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, st
     """Store the user message (and a placeholder for the reply) before anything streams."""
     config = current_app.config
     message = body.text(config["CHAT_MAX_MESSAGE_CHARS"])
+    now = datetime.now(UTC)  # one moment: a new conversation is never updated before it was made
     if body.conversation_id:
         conversation = owned_conversation(user, body.conversation_id)
         history = recent_history(conversation, config["CHAT_HISTORY_MESSAGES"])
@@ -103,7 +108,9 @@ def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, st
         )
     else:  # a new conversation: nothing to look up
         title = message if len(message) <= TITLE_CHARS else message[: TITLE_CHARS - 1] + "…"
-        conversation = Conversation(id=new_id(), user_id=user.id, title=title)
+        conversation = Conversation(
+            id=new_id(), user_id=user.id, title=title, created_at=now, updated_at=now
+        )
         db.session.add(conversation)
         history, last_seq = [], 0
     info = ReplyInfo(
@@ -126,7 +133,7 @@ def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, st
         Message(conversation_id=conversation.id, seq=last_seq + 1, role="user", content=message)
     )
     db.session.add(reply)
-    conversation.updated_at = datetime.now(UTC)
+    conversation.updated_at = now
     db.session.commit()
     return info, history, message
 
