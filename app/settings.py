@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     sse_timeout: float = 120.0
     sse_detach_grace: float = 30.0
     sse_replay_ttl: int = 600
+    approval_timeout: float = 60.0
     cors_origins: str = ""
     openai_api_key: str = ""
     openrouter_api_key: str = ""
@@ -164,6 +165,8 @@ class Settings(BaseSettings):
             "SSE_TIMEOUT": self.sse_timeout,
             "SSE_DETACH_GRACE": self.sse_detach_grace,
             "SSE_REPLAY_TTL": self.sse_replay_ttl,
+            # Seconds a tool call that acts outside the app waits for approval (6.3).
+            "APPROVAL_TIMEOUT": self.approval_timeout,
             "CORS_ORIGINS": _split(self.cors_origins),
             "METRICS_TOKEN": self.metrics_token or None,
             "LOG_LEVEL": self.log_level.upper(),

@@ -14,7 +14,7 @@ import re
 from typing import Any, ClassVar, TypeVar
 
 from flask import Flask, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StrictBool, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
@@ -121,3 +121,9 @@ def parse_body(model: type[Model]) -> Model:
         return model.model_validate(data)
     except ValidationError as error:
         raise ApiError(400, "Some fields are invalid.", fields=field_errors(error)) from None
+
+
+class ApprovalBody(BaseModel):
+    """`POST /agents/streams/<id>/approvals/<call_id>`: the user's answer (CONTRACT.md 6.3)."""
+
+    approve: StrictBool

@@ -17,8 +17,15 @@ from dataclasses import dataclass, field
 import gevent
 from gevent import Greenlet, GreenletExit
 
-from app.agent.events import AgentError, AgentEvent, ContentDelta, ToolFinished, ToolStarted
-from app.chat.events import Content, WireEvent
+from app.agent.events import (
+    AgentError,
+    AgentEvent,
+    ApprovalRequested,
+    ContentDelta,
+    ToolFinished,
+    ToolStarted,
+)
+from app.chat.events import Approval, Content, WireEvent
 from app.chat.transcript import Outcome, ReplyInfo, Transcript
 from app.streaming.broker import Broker, BrokerError
 
@@ -81,6 +88,8 @@ class Generation:
             self.publish(self.transcript.tool_started(event))
         elif isinstance(event, ToolFinished):
             self.publish(self.transcript.tool_finished(event))
+        elif isinstance(event, ApprovalRequested):
+            self.publish(Approval(event.call_id, event.name, event.arguments, event.expires_in))
         elif isinstance(event, AgentError):
             self.error = event
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from gevent.event import Event as Wakeup
 
-from app.streaming.broker import CancelHandler, LostHandler, StreamInfo
+from app.streaming.broker import ApprovalHandler, CancelHandler, LostHandler, StreamInfo
 from app.streaming.sse import Event, encode
 
 
@@ -65,6 +65,7 @@ class MemoryBroker:
         self.max_events = max_events
         self._streams: dict[str, _Stream] = {}
         self._cancel_handlers: list[CancelHandler] = []
+        self._approval_handlers: list[ApprovalHandler] = []
 
     def _get(self, stream_id: str) -> _Stream | None:
         stream = self._streams.get(stream_id)
@@ -144,6 +145,13 @@ class MemoryBroker:
 
     def on_cancel(self, handler: CancelHandler) -> None:
         self._cancel_handlers.append(handler)
+
+    def request_approval(self, stream_id: str, call_id: str, approve: bool) -> None:
+        for handler in self._approval_handlers:
+            handler(stream_id, call_id, approve)
+
+    def on_approval(self, handler: ApprovalHandler) -> None:
+        self._approval_handlers.append(handler)
 
     def on_lost(self, handler: LostHandler) -> None:
         """Never called: see `watch`."""
