@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     sse_detach_grace: float = 30.0
     sse_replay_ttl: int = 600
     sse_coalesce_ms: int = 30
+    approval_timeout: float = 60.0
     cors_origins: str = ""
     openai_api_key: str = ""
     openrouter_api_key: str = ""
@@ -167,6 +168,8 @@ class Settings(BaseSettings):
             "MCP_ANALYTICS_URL": self.mcp_url("analytics"),
             # Content arriving within this many ms goes out as one `content` event (0: none).
             "SSE_COALESCE_MS": max(self.sse_coalesce_ms, 0),
+            # Seconds a tool call that acts outside the app waits for approval (6.3).
+            "APPROVAL_TIMEOUT": self.approval_timeout,
             "CORS_ORIGINS": _split(self.cors_origins),
             "METRICS_TOKEN": self.metrics_token or None,
             "LOG_LEVEL": self.log_level.upper(),

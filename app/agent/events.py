@@ -32,6 +32,16 @@ class ToolFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalRequested:
+    """A call that acts outside the app waits for the user's approval (app/agent/consent.py)."""
+
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
 class AgentError:
     """The reply cannot go on (upstream LLM failure and the like); the stream ends failed."""
 
@@ -47,7 +57,7 @@ class Usage:
     completion_tokens: int
 
 
-AgentEvent = ContentDelta | ToolStarted | ToolFinished | AgentError | Usage
+AgentEvent = ContentDelta | ToolStarted | ToolFinished | ApprovalRequested | AgentError | Usage
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gevent.pool import Group
 from gevent.queue import Queue
 
-from app.agent.events import AgentEvent, ToolCallRequest, ToolFinished, ToolStarted
+from app.agent.consent import DECLINED, DECLINED_FOR_MODEL, Consent, is_read_only
+from app.agent.events import (
+    AgentEvent,
+    ApprovalRequested,
+    ToolCallRequest,
+    ToolFinished,
+    ToolStarted,
+)
 from app.agent.mcp_client import McpClient, ToolResult
 from app.metrics import TOOL_CALLS, TOOL_LATENCY
 
@@ -49,10 +56,26 @@ def model_text(result: ToolResult) -> str:
 class Toolbox:
     """The tools one user's reply may call, with that user's identity on every call."""
 
-    def __init__(self, client: McpClient, user_id: str, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        client: McpClient,
+        user_id: str,
+        request_id: str | None = None,
+        consent: Consent | None = None,
+    ) -> None:
         self.client = client
         self.user_id = user_id
         self.request_id = request_id
+        self.consent = consent  # None: every call runs (no one to ask, e.g. a unit test)
+
+    def needs_consent(self, name: str) -> bool:
+        """A tool the services offer that may act outside the app (6.3); a made-up name fails
+        as unavailable without asking."""
+        return self.client.service_of(name) is not None and not is_read_only(name)
+
+    def _declined(self, request: ToolCallRequest, reason: str) -> ToolFinished:
+        detail = DECLINED_FOR_MODEL if reason == DECLINED else f"{DECLINED_FOR_MODEL} {reason}"
+        return ToolFinished(request.call_id, request.name, 0, error=DECLINED, result=detail)
 
     def specs(self) -> list[dict[str, Any]]:
         return [tool.openai_spec() for tool in self.client.tools(self.user_id)]
@@ -68,6 +91,16 @@ class Toolbox:
         """The metric label of a tool the model named: a tool the services offer, else
         "unknown" (the model may make names up, and each would be a new series)."""
         return name if self.client.service_of(name) is not None else "unknown"
+
+    def _consented_call(
+        self, request: ToolCallRequest, announce: Callable[[ApprovalRequested], None]
+    ) -> ToolFinished:
+        """The call, once the user agreed to it if it needs their consent."""
+        if self.consent is not None and self.needs_consent(request.name):
+            refusal = self.consent.decide(request, announce)
+            if refusal is not None:
+                return self._declined(request, refusal)
+        return self._call(request)
 
     def _call(self, request: ToolCallRequest) -> ToolFinished:
         started = time.monotonic()
@@ -92,15 +125,19 @@ class Toolbox:
         )
 
     def run(self, requests: list[ToolCallRequest]) -> Iterator[AgentEvent]:
-        """`started` for every call at once, then `completed`/`failed` as each one ends."""
+        """`started` for every call at once, then `completed`/`failed` as each one ends (and an
+        approval request from any call that waits for the user's consent)."""
         for request in requests:
             yield ToolStarted(request.call_id, request.name, request.arguments or {})
-        done: Queue[ToolFinished] = Queue()
+        done: Queue[ToolFinished | ApprovalRequested] = Queue()
         group = Group()
         for request in requests:
-            group.spawn(lambda r=request: done.put(self._call(r)))
+            group.spawn(lambda r=request: done.put(self._consented_call(r, done.put)))
         try:
-            for _ in requests:
-                yield done.get()
+            finished = 0
+            while finished < len(requests):
+                event = done.get()
+                finished += isinstance(event, ToolFinished)
+                yield event
         finally:
             group.kill()  # a cancelled reply leaves no tool call running

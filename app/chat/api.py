@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
+from app.agent.consent import Consent
 from app.chat import bp
 from app.chat.actions import (
     begin_regeneration,
@@ -34,7 +35,7 @@ from app.models import Conversation, Message
 from app.streaming.broker import Broker, BrokerError
 from app.streaming.reader import Batches, follow_events, nothing_left, sse_body
 from app.streaming.sse import Event, parse_last_event_id
-from app.validation import parse_body
+from app.validation import CONTROL_CHARS, ApprovalBody, parse_body
 
 # Per user (behind one proxy or office address, users do not share a quota), and only replies
 # that start count: a refused start (bad body, too many streams) costs nothing.
@@ -70,7 +71,9 @@ def _start_reply() -> ReplyInfo:
     body = parse_body(ChatBody)
     _refuse_when_busy()
     info, history, message = begin_turn(current_user, body)
-    _runner().start(info, agent_run_for(info.user_id, history, message))
+    timeout = current_app.config["APPROVAL_TIMEOUT"]
+    consent = Consent.of(timeout, interactive=not _wants_text(), approve=body.approve)
+    _runner().start(info, agent_run_for(info.user_id, history, message, consent), consent)
     return info
 
 
@@ -244,6 +247,50 @@ def cancel_stream(stream_id: str) -> ResponseReturnValue:
         )
     _runner().cancel(info.stream_id)
     return jsonify({"stream_id": info.stream_id, "status": "cancelling"}), 202
+
+
+APPROVAL_LAG = 1.0  # seconds an answer waits for its approval event to reach this worker
+MAX_CALL_ID_CHARS = 128  # providers make ids like "call_abc123"; ours are shorter still
+
+
+@bp.post("/agents/streams/<id:stream_id>/approvals/<call_id>")
+@login_required
+def answer_approval(stream_id: str, call_id: str) -> ResponseReturnValue:
+    """Approve or decline a tool call waiting for consent, in whichever process runs it.
+
+    The stream's own events say whether the call asked (else 404) and whether it is still
+    waiting (else 409 `approval_closed`: answered, timed out, or the reply ended).
+    """
+    info = _owned_stream(stream_id)
+    if len(call_id) > MAX_CALL_ID_CHARS or CONTROL_CHARS.search(call_id):
+        raise ApiError(404, "No such approval request.")
+    approve = parse_body(ApprovalBody).approve
+    events = _broker().read(stream_id, 0, timeout=0) or []
+    asked = any(e.name == "approval" and e.data.get("call_id") == call_id for e in events)
+    if not asked and events and events[-1].name != "done":
+        # Another worker's Redis copy may trail the reader's by a batch: wait for it briefly.
+        events += _broker().read(stream_id, events[-1].seq, timeout=APPROVAL_LAG) or []
+        asked = any(e.name == "approval" and e.data.get("call_id") == call_id for e in events)
+    if not asked:
+        raise ApiError(404, "No such approval request.")
+    ended = any(
+        e.name == "done"
+        or (
+            e.name == "tool"
+            and e.data.get("call_id") == call_id
+            and e.data.get("status") != "started"
+        )
+        for e in events
+    )
+    if ended:
+        raise ApiError(
+            409,
+            "This call is no longer waiting for an answer (answered, expired or stopped).",
+            code="approval_closed",
+        )
+    _runner().answer(info.stream_id, call_id, approve)
+    decision = "approved" if approve else "declined"
+    return jsonify({"stream_id": stream_id, "call_id": call_id, "status": decision}), 200
 
 
 @bp.get("/sse/health")

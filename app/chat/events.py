@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import gevent
 from gevent.event import Event as Wakeup
 
+from app.agent.consent import DECLINED, text_mode_hint
 from app.agent.events import AgentError
 from app.streaming.reader import READER_GAVE_UP, STREAM_VANISHED, Batches
 from app.streaming.sse import Event, encode, encode_string
@@ -72,6 +73,17 @@ class Tool(WireEvent):
     summary: str | None = None
     error: str | None = None
     display: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Approval(WireEvent):
+    """A tool call that acts outside the app waits for the user's answer (CONTRACT.md 6.3)."""
+
+    event: ClassVar[str] = "approval"
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    expires_in: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +155,8 @@ def as_text(batches: Batches) -> Iterator[str]:
                 out.append(event.data["chunk"])
             elif event.name == "error":
                 out.append(f"\n[error: {event.data['message']}]")
+            elif event.name == "tool" and event.data.get("error") == DECLINED:
+                out.append(f"\n[declined: {text_mode_hint(event.data['name'])}]\n")
             elif event.name == "done":
                 out.append(f"\n[done: {event.data['status']}]\n")
         if out:

@@ -21,12 +21,13 @@ from gevent import Greenlet, GreenletExit
 from app.agent.events import (
     AgentError,
     AgentEvent,
+    ApprovalRequested,
     ContentDelta,
     ToolFinished,
     ToolStarted,
     Usage,
 )
-from app.chat.events import Content, ContentBuffer, Flusher, WireEvent
+from app.chat.events import Approval, Content, ContentBuffer, Flusher, WireEvent
 from app.chat.transcript import Outcome, ReplyInfo, Transcript
 from app.streaming.broker import Broker, BrokerError
 
@@ -96,6 +97,8 @@ class Generation:
             self.publish(self.transcript.tool_started(event))
         elif isinstance(event, ToolFinished):
             self.publish(self.transcript.tool_finished(event))
+        elif isinstance(event, ApprovalRequested):
+            self.publish(Approval(event.call_id, event.name, event.arguments, event.expires_in))
         elif isinstance(event, AgentError):
             self.error = event
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from flask import current_app
 from pydantic import Field, model_validator
 from sqlalchemy import func, select, update
 
+from app.agent.consent import Consent
 from app.agent.loop import build_messages, run_agent
 from app.agent.toolbox import Toolbox
 from app.chat.transcript import Outcome, ReplyInfo
@@ -51,6 +52,8 @@ class ChatBody(Body):
     message: str | None = Field(default=None)
     userMessage: str | None = Field(default=None)  # the contract's alias
     conversation_id: str | None = Field(default=None, max_length=64)
+    # Tools approved ahead by name (CONTRACT.md 6.3), e.g. ["send_listing_report"].
+    approve: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=20)
 
     @model_validator(mode="after")
     def _one_message(self) -> ChatBody:
@@ -138,13 +141,15 @@ def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, st
     return info, history, message
 
 
-def agent_run_for(user_id: str, history: list[dict[str, str]], message: str) -> Any:
+def agent_run_for(
+    user_id: str, history: list[dict[str, str]], message: str, consent: Consent | None = None
+) -> Any:
     """The reply's agent loop, built lazily inside the generation's greenlet."""
     app = current_app._get_current_object()
     rid = request_id()
 
     def run() -> Any:
-        toolbox = Toolbox(app.extensions["mcp_client"], user_id, rid)
+        toolbox = Toolbox(app.extensions["mcp_client"], user_id, rid, consent)
         return run_agent(
             app.extensions["llm_provider"],
             toolbox,

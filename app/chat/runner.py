@@ -44,6 +44,7 @@ import gevent
 from flask import Flask
 from gevent import Greenlet
 
+from app.agent.consent import Consent
 from app.agent.events import AgentError
 from app.chat.events import ContentBuffer, Error, Flusher, Start, Thinking, WireEvent, closing
 from app.chat.generation import STREAM_UNAVAILABLE, AgentRun, Generation
@@ -90,11 +91,13 @@ class Runner:
         self.store = store
         self.leases = leases
         self.local: dict[str, Generation] = {}
+        self.consents: dict[str, Consent] = {}  # of the replies running here that may ask
         self.watcher: Greenlet | None = None
         self.housekeeper: Greenlet | None = None
         self.stopping = False
         self.flusher = Flusher()  # sends held content (SSE_COALESCE_MS) for every reply here
         broker.on_cancel(self._cancel_local)
+        broker.on_approval(self._answer_local)
         broker.on_lost(self.close_lost)
 
     def _cancel_local(self, stream_id: str) -> None:
@@ -105,7 +108,16 @@ class Runner:
     def cancel(self, stream_id: str) -> None:
         self.broker.request_cancel(stream_id)
 
-    def start(self, info: ReplyInfo, agent_run: AgentRun) -> None:
+    def _answer_local(self, stream_id: str, call_id: str, approve: bool) -> None:
+        consent = self.consents.get(stream_id)
+        if consent is not None:
+            consent.answer(call_id, approve)
+
+    def answer(self, stream_id: str, call_id: str, approve: bool) -> None:
+        """The user's approval answer, to the process running the reply (CONTRACT.md 6.3)."""
+        self.broker.request_approval(stream_id, call_id, approve)
+
+    def start(self, info: ReplyInfo, agent_run: AgentRun, consent: Consent | None = None) -> None:
         """Register the stream and run it in its own greenlet; returns at once.
 
         Raises BrokerError if the broker is unreachable; the reply is then stored as failed.
@@ -129,6 +141,8 @@ class Runner:
             self._store(generation.outcome("failed"))
             raise
         self.local[info.stream_id] = generation
+        if consent is not None:
+            self.consents[info.stream_id] = consent
         generation.greenlet = gevent.spawn(self._run, generation, agent_run)
         if self.watcher is None or self.watcher.dead:
             self.watcher = gevent.spawn(self._watch)
@@ -222,6 +236,7 @@ class Runner:
                 self._close(outcome, generation.publish)
         finally:
             self.local.pop(info.stream_id, None)
+            self.consents.pop(info.stream_id, None)
 
     def close_lost(self, stream: StreamInfo, events: list[Event], age_s: float) -> None:
         """Close a stream whose producer died, from the events it had published (broker hook)."""

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from app.streaming.sse import Event
 
 CancelHandler = Callable[[str], None]
+ApprovalHandler = Callable[[str, str, bool], None]  # (stream id, call id, approved)
 
 
 class BrokerError(Exception):
@@ -100,6 +101,13 @@ class Broker(Protocol):
 
     def on_cancel(self, handler: CancelHandler) -> None:
         """Register this process's handler for cancel requests (called with the stream id)."""
+
+    def request_approval(self, stream_id: str, call_id: str, approve: bool) -> None:
+        """Give the user's answer about one tool call to the stream's producer, wherever it
+        runs (CONTRACT.md 6.3)."""
+
+    def on_approval(self, handler: ApprovalHandler) -> None:
+        """Register this process's handler for approval answers."""
 
     def stats(self) -> dict[str, int]:
         """`active_streams` (not yet done) and `connected_clients`, across every process."""

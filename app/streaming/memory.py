@@ -15,7 +15,7 @@ from typing import Any
 import gevent
 from gevent.event import Event as Wakeup
 
-from app.streaming.broker import CancelHandler, LostHandler, StreamInfo
+from app.streaming.broker import ApprovalHandler, CancelHandler, LostHandler, StreamInfo
 from app.streaming.sse import Event, encode
 
 # A reader's wait of at least CLOCK_MIN_WAIT seconds (the keep-alive interval) ends on the
@@ -80,6 +80,7 @@ class MemoryBroker:
         self._expiring: deque[tuple[float, str]] = deque()  # finished: in expiry order (one TTL)
         self._waits: dict[Wakeup, tuple[float, _Stream]] = {}  # readers' deadlines, per wakeup
         self._clock: gevent.Greenlet | None = None
+        self._approval_handlers: list[ApprovalHandler] = []
 
     def _get(self, stream_id: str) -> _Stream | None:
         stream = self._streams.get(stream_id)
@@ -218,6 +219,13 @@ class MemoryBroker:
 
     def on_cancel(self, handler: CancelHandler) -> None:
         self._cancel_handlers.append(handler)
+
+    def request_approval(self, stream_id: str, call_id: str, approve: bool) -> None:
+        for handler in self._approval_handlers:
+            handler(stream_id, call_id, approve)
+
+    def on_approval(self, handler: ApprovalHandler) -> None:
+        self._approval_handlers.append(handler)
 
     def on_lost(self, handler: LostHandler) -> None:
         """Never called: see `watch`."""

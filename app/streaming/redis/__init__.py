@@ -17,6 +17,8 @@ Selected when `REDIS_URL` is set. Every key starts with `REDIS_KEY_PREFIX` (defa
                       process stop counting when it expires
     clients           hash: process id -> readers in that process (/sse/health)
     cancel            pub/sub channel of cancel requests (data: the stream id)
+    approval          pub/sub channel of approval answers (data: {"stream_id", "call_id",
+                      "approve"} as JSON)
 
 The events of a stream produced in this process are kept in this process's memory until its
 `done`: readers here (usually its only reader, the POST that started the reply) follow them

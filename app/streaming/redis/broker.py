@@ -6,13 +6,20 @@ readers here follow them from memory, and the writer sends them to Redis in batc
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
 
 import gevent
 
-from app.streaming.broker import BrokerError, CancelHandler, LostHandler, StreamInfo
+from app.streaming.broker import (
+    ApprovalHandler,
+    BrokerError,
+    CancelHandler,
+    LostHandler,
+    StreamInfo,
+)
 from app.streaming.memory import MemoryBroker
 from app.streaming.redis.cancel import CancelChannel
 from app.streaming.redis.keys import LEASE_TTL, Keys, connect, errors
@@ -48,6 +55,7 @@ class RedisBroker:
         self.writer = Writer(self.redis, keys, max_events)
         self.presence = Presence(self.redis, keys, self.node, lease_ttl)
         self.cancels = CancelChannel(self.redis, keys)
+        self.approvals = CancelChannel(self.redis, keys, "approval")
         self._produced = MemoryBroker(replay_ttl=0, max_events=max_events)  # see above
         self._lost_handlers: list[LostHandler] = []
         self._started = False
@@ -63,12 +71,14 @@ class RedisBroker:
             with errors():
                 self.presence.announce()
                 pubsub = self.cancels.subscribe()  # before any stream of ours can be cancelled
+                approvals = self.approvals.subscribe()
         except BrokerError:
             self._started = False
             raise
         self._background = [
             gevent.spawn(self.presence.heartbeat),
             gevent.spawn(self.cancels.listen, pubsub),
+            gevent.spawn(self.approvals.listen, approvals),
             gevent.spawn(self.writer.run_forever),
         ]
 
@@ -173,6 +183,20 @@ class RedisBroker:
 
     def on_cancel(self, handler: CancelHandler) -> None:
         self.cancels.handlers.append(handler)
+
+    def request_approval(self, stream_id: str, call_id: str, approve: bool) -> None:
+        message = json.dumps({"stream_id": stream_id, "call_id": call_id, "approve": approve})
+        if self._produced.info(stream_id) is not None:  # produced here: no need for a round trip
+            self.approvals.notify(message)
+        else:
+            self.approvals.request(message)
+
+    def on_approval(self, handler: ApprovalHandler) -> None:
+        def decode(message: str) -> None:
+            answer = json.loads(message)
+            handler(answer["stream_id"], answer["call_id"], answer["approve"] is True)
+
+        self.approvals.handlers.append(decode)
 
     def active_for(self, owner: str) -> int:
         with errors():

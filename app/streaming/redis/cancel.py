@@ -1,7 +1,9 @@
 """Cancel requests across processes: a pub/sub channel, and one listener greenlet per process.
 
 A request for a stream produced in this process is handled here without a round trip; any other
-is published, and the listener of every process calls its handlers with the stream id.
+is published, and the listener of every process calls its handlers with the stream id. Approval
+answers (CONTRACT.md 6.3) travel the same way on a channel of their own (`name="approval"`,
+the message a small JSON object).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ RESUBSCRIBE_INTERVAL = 1.0  # seconds between attempts while Redis is away
 
 
 class CancelChannel:
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, name: str = "cancel") -> None:
         self.redis = client
-        self.channel = keys.key("cancel")
+        self.channel = keys.key(name)
         self.handlers: list[CancelHandler] = []
 
     def subscribe(self) -> redis.client.PubSub:
