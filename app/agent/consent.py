@@ -20,31 +20,10 @@ from gevent.event import AsyncResult
 
 from app.agent.events import ApprovalRequested, ToolCallRequest
 
-# Until the services' annotations reach the toolbox (`Toolbox.is_read_only`), the tools known
-# to change nothing outside the app. Anything else the services offer asks first.
-READ_ONLY_TOOLS = frozenset(
-    {
-        "search_listings",
-        "get_listing",
-        "get_market_analysis",
-        "get_price_trends",
-        "compare_markets",
-        "get_listing_metrics",
-        "generate_performance_report",
-        "estimate_mortgage",
-        "estimate_affordability",
-    }
-)
-
 DECLINED = "declined"
 DECLINED_FOR_MODEL = (
     "The user declined this action, so it was not performed. Tell the user it was not done."
 )
-
-
-def is_read_only(name: str) -> bool:
-    """Whether a tool only reads (no approval needed); replaced by `Toolbox.is_read_only`."""
-    return name in READ_ONLY_TOOLS
 
 
 def text_mode_hint(name: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from gevent.pool import Group
 from gevent.queue import Queue
 
-from app.agent.consent import DECLINED, DECLINED_FOR_MODEL, Consent, is_read_only
+from app.agent.consent import DECLINED, DECLINED_FOR_MODEL, Consent
 from app.agent.events import (
     AgentEvent,
     ApprovalRequested,
@@ -71,7 +71,7 @@ class Toolbox:
     def needs_consent(self, name: str) -> bool:
         """A tool the services offer that may act outside the app (6.3); a made-up name fails
         as unavailable without asking."""
-        return self.client.service_of(name) is not None and not is_read_only(name)
+        return self.client.service_of(name) is not None and not self.is_read_only(name)
 
     def _declined(self, request: ToolCallRequest, reason: str) -> ToolFinished:
         detail = DECLINED_FOR_MODEL if reason == DECLINED else f"{DECLINED_FOR_MODEL} {reason}"

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import gevent
 
-from app.agent.consent import DECLINED, Consent, is_read_only
+from app.agent.consent import DECLINED, Consent
 from app.agent.events import ApprovalRequested, ToolCallRequest
 
 CALL = ToolCallRequest("call_1", "send_listing_report", {"recipient_email": "a@b.c"}, "{}")
-
-
-def test_only_tools_known_to_read_run_without_asking() -> None:
-    assert is_read_only("search_listings")
-    assert not is_read_only("send_listing_report")
-    assert not is_read_only("delete_everything")
 
 
 def test_a_call_approved_ahead_runs_without_asking() -> None:
