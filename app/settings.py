@@ -165,13 +165,13 @@ class Settings(BaseSettings):
             "SSE_TIMEOUT": self.sse_timeout,
             "SSE_DETACH_GRACE": self.sse_detach_grace,
             "SSE_REPLAY_TTL": self.sse_replay_ttl,
-            # Content arriving within this many ms goes out as one `content` event (0: none).
-            "SSE_COALESCE_MS": max(self.sse_coalesce_ms, 0),
             "CORS_ORIGINS": _split(self.cors_origins),
             "METRICS_TOKEN": self.metrics_token or None,
             "LOG_LEVEL": self.log_level.upper(),
         }
         config.update(self.llm_config())
+        # Content arriving within this many ms goes out as one `content` event (0: none).
+        config["SSE_COALESCE_MS"] = max(self.sse_coalesce_ms, 0)
         return config
 
     def llm_config(self) -> dict[str, Any]:
