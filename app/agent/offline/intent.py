@@ -1,8 +1,10 @@
 """Stage 3, intent: which request a message makes, from its own words or from the conversation.
 
-`own_intent` reads the cue words and entities of the message alone ("compare", an email and
-"send", a listing id); `inherited_intent` decides what a message without its own intent
-continues ("and Seattle?" after a market question is a market question).
+Besides the tools' intents there are the honest edges: "off_topic" (not about homes: one short
+friendly paragraph, no tool call) and "unanswerable" (about homes, but not in the data: schools,
+crime, predictions). `own_intent` reads the cue words and entities of the message
+alone ("compare", an email and "send", a listing id); `inherited_intent` decides what a
+message without its own intent continues ("and Seattle?" after a market question is one too).
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ def own_intent(seen: Understood) -> str | None:
     cities = [p for p in seen.places if p.city]
     if "greeting" in intents and len(seen.text) < 40:
         return "thanks" if THANKS_RE.match(seen.text) else "greeting"
+    searching = bool(seen.filters or seen.property_types or seen.ids)
+    if seen.unanswerable and not searching:
+        return "unanswerable"
+    if seen.off_topic and not searching and not ({"search", "market", "trends"} & intents):
+        return "off_topic"
+    if "affordability" in intents or "annual_income" in seen.finances:
+        return "affordability"
     refers = bool(seen.ids or PLURAL_REF_RE.search(seen.text) or SINGLE_REF_RE.search(seen.text))
     if seen.email and ({"report", "performance"} & intents or refers):
         return "report"
@@ -31,7 +40,7 @@ def own_intent(seen: Understood) -> str | None:
         return "performance" if "performance" in intents else "metrics"
     if "mortgage" in intents:
         return "mortgage"
-    if len(cities) >= 2 and ({"compare", "market", "trends"} & intents):
+    if len(cities) >= 2 and (({"compare", "market", "trends"} & intents) or seen.focus):
         return "compare"
     if "compare" in intents:
         return "compare"
@@ -58,6 +67,10 @@ def inherited_intent(seen: Understood, memory: Memory) -> str | None:
     """The intent of a message without its own ("and Seattle?", "what about 4 bedrooms?")."""
     if memory.intent == "mortgage" and (seen.mortgage or seen.months):
         return "mortgage"
+    if memory.intent == "affordability" and (seen.finances or seen.places):
+        return "affordability"
+    if memory.intent == "compare" and seen.focus:
+        return "compare"
     if memory.intent in {"trends", "market", "compare"} and (seen.places or seen.months):
         if seen.months and memory.intent == "market":
             return "trends"
