@@ -446,7 +446,7 @@ _MORE_RE = re.compile(
     r"more of them|the rest|more (?:homes|houses|condos|options)|^more)\b"
 )
 _ANYWHERE_RE = re.compile(r"\b(?:anywhere|any city|all cities|everywhere|nationwide)\b")
-_ON_MARKET_RE = re.compile(r"\b(?:on|off) the market\b|\bdays on market\b")
+_ON_MARKET_RE = re.compile(r"\b(?:on|off) the market\b")
 
 
 def detect_intents(text: str) -> list[str]:

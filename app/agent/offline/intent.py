@@ -16,6 +16,11 @@ from app.agent.offline.state import ORDINAL_RE, PLURAL_REF_RE, SINGLE_REF_RE, Me
 
 PERFORMANCE_WORDS_RE = re.compile(r"\bperform\w*|\bmetrics\b|\bstats\b|\brecommendations?\b")
 THANKS_RE = re.compile(r"^(?:thanks|thank you|thx|cheers)\b")
+# Words that make a message about homes even when it also mentions the weather or the news.
+HOMES_RE = re.compile(
+    r"\b(?:homes?|houses?|condos?|townho\w+|listings?|propert(?:y|ies)|real estate|mortgages?"
+    r"|housing|neighbou?rhoods?)\b"
+)
 
 
 def own_intent(seen: Understood) -> str | None:
@@ -27,7 +32,8 @@ def own_intent(seen: Understood) -> str | None:
     searching = bool(seen.filters or seen.property_types or seen.ids)
     if seen.unanswerable and not searching:
         return "unanswerable"
-    if seen.off_topic and not searching and not ({"search", "market", "trends"} & intents):
+    about_homes = bool(HOMES_RE.search(seen.text)) or bool({"market", "trends"} & intents)
+    if seen.off_topic and not searching and not about_homes:
         return "off_topic"
     if "affordability" in intents or "annual_income" in seen.finances:
         return "affordability"

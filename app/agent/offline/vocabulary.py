@@ -376,7 +376,8 @@ UNANSWERABLE: Final[tuple[tuple[str, str, str], ...]] = (
         r"(?:will|are|do you think|when will) (?:mortgage |interest )?rates|rates? (?:go(?:ing)? "
         r"(?:up|down)|drop|fall|rise)|wait for (?:lower |better )?rates|buy now or wait|"
         r"(?:will|are) (?:home |house )?prices (?:go(?:ing)? (?:up|down)|drop|fall|crash|rise)|"
-        r"predict\w*|forecast\w*|housing bubble|market crash|next year'?s prices",
+        r"predict\w*|forecast\w*|housing bubble|crash\w*|next year'?s prices|"
+        r"going to (?:go up|go down|drop|fall|rise)",
         "predictions of rates or prices",
         "past price trends of a city and mortgage payments at a rate you choose",
     ),
