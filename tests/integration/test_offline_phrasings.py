@@ -780,6 +780,213 @@ TABLE: list[tuple[str, list[Turn], str | None]] = [
     ("hello", one("hi", says=("hi!",)), None),
     ("gibberish", one("asdf qwerty", says=("not sure how to help",)), None),
     # --- conversations
+    # --- written without looking at the parser (the second batch): how buyers really type
+    (
+        "blind-hi-looking",
+        one(
+            "hi! we're relocating to Austin and need 3 beds, budget is 550",
+            S,
+            args={"city": "Austin", "min_bedrooms": 3, "max_price": 550000},
+        ),
+        None,
+    ),
+    (
+        "blind-no-more-than",
+        one(
+            "no more than $425,000 in Tacoma, 2 bedrooms minimum",
+            S,
+            args={"city": "Tacoma", "max_price": 425000, "min_bedrooms": 2},
+        ),
+        None,
+    ),
+    (
+        "blind-sub",
+        one(
+            "sub 300k condos in Phoenix",
+            S,
+            args={"city": "Phoenix", "max_price": 300000, "property_type": "condo"},
+        ),
+        None,
+    ),
+    (
+        "blind-starter",
+        one("starter home in Spokane under 350", S, args={"city": "Spokane", "max_price": 350000}),
+        None,
+    ),
+    (
+        "blind-walkable",
+        one(
+            "walkable condo in Chicago",
+            S,
+            args={"city": "Chicago", "property_type": "condo"},
+            says=("location details",),
+        ),
+        None,
+    ),
+    (
+        "blind-studio",
+        one(
+            "studio apartments in New York under 700k",
+            S,
+            args={"city": "New York", "property_type": "condo", "max_bedrooms": 0},
+        ),
+        None,
+    ),
+    (
+        "blind-either",
+        one(
+            "either Oakland or San Jose, a house under 1.4m",
+            S,
+            args={
+                "cities": ["Oakland, CA", "San Jose, CA"],
+                "property_type": "house",
+                "max_price": 1400000,
+            },
+        ),
+        None,
+    ),
+    (
+        "blind-and-cities",
+        one(
+            "show me townhouses in Dallas and Houston",
+            S,
+            args={"cities": ["Dallas, TX", "Houston, TX"], "property_type": "townhouse"},
+        ),
+        None,
+    ),
+    (
+        "blind-anything-but",
+        one(
+            "anything but a condo in Miami under 900k",
+            S,
+            args={"city": "Miami", "exclude_types": ["condo"], "max_price": 900000},
+        ),
+        None,
+    ),
+    (
+        "blind-newer",
+        one(
+            "newer homes in Boise, 2015 or newer", S, args={"city": "Boise", "min_year_built": 2015}
+        ),
+        None,
+    ),
+    (
+        "blind-home-office",
+        one(
+            "3 bed in Denver with a home office",
+            S,
+            args={"city": "Denver", "keywords": ["office"], "min_bedrooms": 3},
+        ),
+        None,
+    ),
+    (
+        "blind-just-listed",
+        one(
+            "what just hit the market in Seattle in the past week?",
+            S,
+            args={**SEA, "listed_within_days": 7},
+        ),
+        None,
+    ),
+    (
+        "blind-median-compare",
+        one(
+            "is Seattle more expensive than Portland?",
+            C,
+            args={"cities": ["Seattle, WA", "Portland, OR"]},
+        ),
+        None,
+    ),
+    (
+        "blind-hot-markets",
+        one(
+            "which is hotter right now, Austin or Nashville?",
+            C,
+            args={"cities": ["Austin, TX", "Nashville, TN"]},
+        ),
+        None,
+    ),
+    (
+        "blind-payment-rate",
+        one(
+            "what's the payment on 525k at 6.25% with 5% down",
+            MORT,
+            args={"price": 525000, "annual_rate_pct": 6.25, "down_payment_pct": 5},
+        ),
+        None,
+    ),
+    (
+        "blind-afford-couple",
+        one(
+            "my partner and I make 85k and 70k, what can we afford?",
+            AFF,
+            args={"annual_income": 155000},
+        ),
+        "two incomes are not added up: the first amount is read as the income",
+    ),
+    (
+        "blind-afford-take-home",
+        one(
+            "with a $95,000 salary how much home can I buy in Sacramento",
+            AFF,
+            S,
+            args={"annual_income": 95000},
+        ),
+        None,
+    ),
+    (
+        "blind-max-payment",
+        one("I can pay about $3,000 a month, what price is that?", AFF),
+        "a monthly payment budget is not an income: needs a price-from-payment tool",
+    ),
+    ("blind-tax", one("what are property taxes like in Austin?", says=("property taxes",)), None),
+    (
+        "blind-neighborhood",
+        one("what's the best neighborhood in Denver?", says=("denver",)),
+        "neighbourhood questions fall back to a Denver search; the data has no neighbourhoods",
+    ),
+    (
+        "blind-rent",
+        one("apartments for rent in Boston", S, args={"city": "Boston"}, says=("rentals",)),
+        None,
+    ),
+    ("blind-travel", one("book me a hotel in Miami", says=("outside what i can help with",)), None),
+    ("blind-listing-price", one("how much is L100050?", L, args={"listing_id": "L100050"}), None),
+    (
+        "blind-email",
+        one(
+            "email L100006 to jane@example.com",
+            "send_listing_report",
+            args={"listing_ids": ["L100006"], "recipient_email": "jane@example.com"},
+        ),
+        None,
+    ),
+    (
+        "blind-bay-area",
+        one("homes in the Bay Area under 1m", S, args={"max_price": 1000000}),
+        "regions (Bay Area, the Triangle) are not places: the search runs in every city",
+    ),
+    (
+        "blind-conv-switch",
+        [
+            Turn("3 bedroom homes in Boise under 500k", (S,), {"city": "Boise"}),
+            Turn(
+                "how does that compare with Spokane?",
+                (C,),
+                {"cities": ["Boise, ID", "Spokane, WA"]},
+            ),
+        ],
+        None,
+    ),
+    (
+        "blind-conv-second-one",
+        [
+            Turn("condos in Portland", (S,), PDX),
+            Turn("what's the second one like?", (L,)),
+            Turn("and what would my payment be on it?", (MORT,)),
+        ],
+        None,
+    ),
     (
         "refine-beds",
         [

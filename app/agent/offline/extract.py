@@ -153,7 +153,18 @@ def extract_price_range(text: str, bare_is_max: bool = True) -> tuple[int | None
             low = low if low is not None else amount.value
         elif bare_is_max and high is None and low is None:
             high = amount.value
+    if low is None and high is None and (short := _SHORT_BUDGET_RE.search(text)):
+        high = int(short["n"]) * 1_000
     return low, high
+
+
+# "budget is 550", "under 350": a budget said in thousands without the k (3-4 digits after a
+# budget word, with no unit that would make it a size or a count).
+_SHORT_BUDGET_RE = re.compile(
+    r"\b(?:budget(?: is| of)?|under|below|up to|max|less than|no more than)\s+"
+    r"(?P<n>[1-9]\d{2,3})\b(?![.,]\d|\s*(?:sq|square|ft|feet|sf|bed|br|bd|bath|ba\b|k\b|%|"
+    r"days?|weeks?|months?|years?|mi\b|miles))"
+)
 
 
 _AT_LEAST = r"(?P<q>at least|min(?:imum)?(?: of)?|more than|over|no fewer than|no less than)?\s*"
@@ -446,7 +457,7 @@ _MORE_RE = re.compile(
     r"more of them|the rest|more (?:homes|houses|condos|options)|^more)\b"
 )
 _ANYWHERE_RE = re.compile(r"\b(?:anywhere|any city|all cities|everywhere|nationwide)\b")
-_ON_MARKET_RE = re.compile(r"\b(?:on|off) the market\b")
+_ON_MARKET_RE = re.compile(r"\b(?:(?:on|off|hit|hits|to) the market|came on the market)\b")
 
 
 def detect_intents(text: str) -> list[str]:
@@ -609,7 +620,8 @@ def extract_year_built(
 _LISTED_RE = re.compile(
     r"\b(?:listed|posted|new(?: listings?)?|added|came on(?: the market)?|hit the market"
     r"|on the market)"
-    r"\s+(?:in\s+|within\s+|during\s+|over\s+)?(?:the\s+)?(?:last|past|previous)\s+"
+    r"\s+(?:[a-z]+\s+){0,3}?(?:in\s+|within\s+|during\s+|over\s+)?(?:the\s+)?"
+    r"(?:last|past|previous)\s+"
     rf"(?P<n>\d+|{NUMBER_WORD}|a|one)?\s*(?P<unit>days?|weeks?|months?)\b"
     r"|\b(?:listed|posted|new|added)\s+(?P<this>today|yesterday|this week|this month)\b"
 )
@@ -821,6 +833,8 @@ def search_filters(text: str, this_year: int) -> tuple[dict[str, Any], list[str]
     min_sqft, max_sqft, sqft_spans = _sqft_match(text)
     text = mask(text, sqft_spans)
     min_beds, max_beds, bed_spans = room_bounds(text, "beds")
+    if max_beds is None and min_beds is None and re.search(r"\bstudios?\b", text):
+        max_beds = 0  # a studio has no separate bedroom
     text = mask(text, bed_spans)
     min_baths, max_baths, bath_spans = room_bounds(text, "baths")
     text = mask(text, bath_spans)

@@ -16,6 +16,11 @@ from app.agent.offline.state import ORDINAL_RE, PLURAL_REF_RE, SINGLE_REF_RE, Me
 
 PERFORMANCE_WORDS_RE = re.compile(r"\bperform\w*|\bmetrics\b|\bstats\b|\brecommendations?\b")
 THANKS_RE = re.compile(r"^(?:thanks|thank you|thx|cheers)\b")
+# Two cities set against each other: "is Seattle more expensive than Portland?"
+VERSUS_RE = re.compile(
+    r"\b(?:(?:more|less) (?:expensive|affordable|competitive) than|cheaper than|pricier than"
+    r"|hotter than|better than|compare with|compared (?:to|with)|how does that compare)\b"
+)
 # Words that make a message about homes even when it also mentions the weather or the news.
 HOMES_RE = re.compile(
     r"\b(?:homes?|houses?|condos?|townho\w+|listings?|propert(?:y|ies)|real estate|mortgages?"
@@ -46,7 +51,9 @@ def own_intent(seen: Understood) -> str | None:
         return "performance" if "performance" in intents else "metrics"
     if "mortgage" in intents:
         return "mortgage"
-    if len(cities) >= 2 and (({"compare", "market", "trends"} & intents) or seen.focus):
+    if len(cities) >= 2 and (
+        ({"compare", "market", "trends"} & intents) or seen.focus or VERSUS_RE.search(seen.text)
+    ):
         return "compare"
     if "compare" in intents:
         return "compare"
