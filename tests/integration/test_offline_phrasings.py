@@ -966,6 +966,136 @@ TABLE: list[tuple[str, list[Turn], str | None]] = [
         one("homes in the Bay Area under 1m", S, args={"max_price": 1000000}),
         "regions (Bay Area, the Triangle) are not places: the search runs in every city",
     ),
+    # --- a third batch, also written blind, and left as it scored (misses marked, not tuned)
+    (
+        "third-first-time",
+        one(
+            "first time buyer, looking in Sacramento, nothing over 450k",
+            S,
+            args={"city": "Sacramento", "max_price": 450000},
+        ),
+        None,
+    ),
+    (
+        "third-family",
+        one(
+            "family of 5 needs 4 bedrooms and 3 baths in Houston",
+            S,
+            args={"city": "Houston", "min_bedrooms": 4, "min_bathrooms": 3},
+        ),
+        None,
+    ),
+    (
+        "third-condo-downtown",
+        one(
+            "1 bedroom condo in San Diego",
+            S,
+            args={"city": "San Diego", "min_bedrooms": 1, "property_type": "condo"},
+        ),
+        None,
+    ),
+    (
+        "third-retire",
+        one(
+            "retiring, want a small single-story home in Phoenix under 400k",
+            S,
+            args={"city": "Phoenix", "max_price": 400000},
+        ),
+        None,
+    ),
+    (
+        "third-investment",
+        one("good investment properties in Atlanta?", M, args={"city": "Atlanta"}),
+        None,
+    ),
+    (
+        "third-cash",
+        one(
+            "I have 300k cash, what can I buy in Spokane?",
+            S,
+            args={"city": "Spokane", "max_price": 300000},
+        ),
+        None,
+    ),
+    (
+        "third-mortgage-listing",
+        one("what would the mortgage be on L100006 with 20% down?", L, MORT),
+        None,
+    ),
+    (
+        "third-price-per-sqft",
+        one("price per square foot in Oakland", M, args={"city": "Oakland"}),
+        None,
+    ),
+    (
+        "third-inventory",
+        one("how many homes are for sale in Minneapolis?", S, args={"city": "Minneapolis"}),
+        None,
+    ),
+    (
+        "third-compare-sf",
+        one(
+            "SF vs Oakland for a first home",
+            C,
+            args={"cities": ["San Francisco, CA", "Oakland, CA"]},
+        ),
+        None,
+    ),
+    (
+        "third-trend-quarter",
+        one("Boston prices last quarter", T, args={"city": "Boston", "months": 3}),
+        None,
+    ),
+    (
+        "third-affordable",
+        one("most affordable city for a 3 bedroom house?", C),
+        "a question over every city: comparisons take 2 to 5 named markets",
+    ),
+    (
+        "third-under-beds",
+        one(
+            "looking for a 1-2 bed condo in Seattle near the water",
+            S,
+            args={**SEA, "min_bedrooms": 1, "max_bedrooms": 2, "property_type": "condo"},
+        ),
+        None,
+    ),
+    (
+        "third-no-hoa",
+        one(
+            "houses without an HOA in Boise",
+            S,
+            args={"city": "Boise", "property_type": "house"},
+            says=("hoa",),
+        ),
+        None,
+    ),
+    (
+        "third-acreage",
+        one("homes on an acre in Bend", S, args={"city": "Bend"}, says=("lot size",)),
+        None,
+    ),
+    (
+        "third-sold-price",
+        one(
+            "what did homes sell for in Eugene recently?",
+            S,
+            args={"city": "Eugene", "status": "sold"},
+        ),
+        None,
+    ),
+    (
+        "third-weather-homes",
+        one("homes in Miami, is it humid there?", S, args={"city": "Miami"}),
+        None,
+    ),
+    ("third-move-in", one("move-in ready homes in Dallas", S, args={"city": "Dallas"}), None),
+    (
+        "third-canadian",
+        one("houses in Vancouver BC", says=("don't have data",)),
+        "Vancouver, BC is read as Vancouver, WA (Canadian provinces are not places it knows)",
+    ),
+    ("third-thanks-bye", one("thanks, that's all for now", says=("you're welcome",)), None),
     (
         "blind-conv-switch",
         [

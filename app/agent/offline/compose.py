@@ -950,6 +950,9 @@ def _compose(plan: Plan, results: list[Result]) -> str:
         result = results[0] if results else "no result"
         if isinstance(result, str):
             return explain_error(plan.calls[0], result)
+        if len(results) > 1 and isinstance(results[1], dict):  # the estimate at its price
+            lead = f"**{result.get('listing_id', '')}** is listed at {money(result.get('price'))}."
+            return f"{lead} {compose_mortgage(plan, results[1])}"
         return _compose_mortgage_price(plan, result)
     if plan.missing or not plan.calls:
         return compose_missing(plan)

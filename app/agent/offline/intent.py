@@ -16,6 +16,7 @@ from app.agent.offline.state import ORDINAL_RE, PLURAL_REF_RE, SINGLE_REF_RE, Me
 
 PERFORMANCE_WORDS_RE = re.compile(r"\bperform\w*|\bmetrics\b|\bstats\b|\brecommendations?\b")
 THANKS_RE = re.compile(r"^(?:thanks|thank you|thx|cheers)\b")
+PRICES_RE = re.compile(r"\bprices?\b")
 # Two cities set against each other: "is Seattle more expensive than Portland?"
 VERSUS_RE = re.compile(
     r"\b(?:(?:more|less) (?:expensive|affordable|competitive) than|cheaper than|pricier than"
@@ -35,6 +36,8 @@ def own_intent(seen: Understood) -> str | None:
     if "greeting" in intents and len(seen.text) < 40:
         return "thanks" if THANKS_RE.match(seen.text) else "greeting"
     searching = bool(seen.filters or seen.property_types or seen.ids)
+    if THANKS_RE.match(seen.text) and not searching and not seen.places:
+        return "thanks"  # "thanks, that's all for now"
     if seen.unanswerable and not searching:
         return "unanswerable"
     about_homes = bool(HOMES_RE.search(seen.text)) or bool({"market", "trends"} & intents)
@@ -57,8 +60,8 @@ def own_intent(seen: Understood) -> str | None:
         return "compare"
     if "compare" in intents:
         return "compare"
-    if "trends" in intents:
-        return "trends"
+    if "trends" in intents or (seen.months and PRICES_RE.search(seen.text) and cities):
+        return "trends"  # "Boston prices last quarter"
     if "market" in intents:
         return "market"
     if seen.ids:

@@ -497,8 +497,13 @@ def _plan_edge(
 
 def follow_on_calls(plan: Plan, results: Sequence[Any]) -> list[ToolCall]:
     """The calls of a plan's second round, from its first round's results: homes priced up to
-    the stretch budget of an affordability estimate."""
-    if plan.then_search is None or not results or not isinstance(results[0], dict):
+    the stretch budget of an affordability estimate; the mortgage of a listing whose price the
+    conversation did not give (its price from `get_listing`)."""
+    if not results or not isinstance(results[0], dict):
+        return []
+    if plan.intent == "mortgage" and plan.missing == "price" and results[0].get("price"):
+        return [ToolCall("estimate_mortgage", {**plan.mortgage, "price": results[0]["price"]})]
+    if plan.then_search is None:
         return []
     ceiling = results[0].get("max_price")
     if not ceiling:

@@ -145,7 +145,15 @@ PROPERTY_TYPE_LABELS: Final[dict[str, tuple[str, str]]] = {
 }
 
 STATUSES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
-    ("sold", (r"(?:recently |already |just )?sold", r"closed sales?", r"off the market")),
+    (
+        "sold",
+        (
+            r"(?:recently |already |just )?sold",
+            r"closed sales?",
+            r"off the market",
+            r"did (?:\w+ ){0,2}sell for",
+        ),
+    ),
     ("pending", (r"pending", r"under contract", r"in escrow", r"sale pending")),
     ("active", (r"for sale", r"available", r"on the market", r"active", r"currently listed")),
 )
@@ -269,6 +277,8 @@ UPPER_BOUND_WORDS: Final[tuple[str, ...]] = (
     r"max(?:imum)?(?: of| price(?: of| is)?)?",
     r"top(?:ping)? out at",
     r"within",
+    r"nothing (?:over|above|more than)",
+    r"not (?:over|above)",
     r"budget(?: of| is| around)?",
     r"afford(?:able)?(?: up to)?",
     r"<=?",
@@ -626,6 +636,8 @@ INTENT_CUES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"statistics",
             r"numbers",
             r"good (?:place|city|area) to (?:buy|invest)",
+            r"good investments?",
+            r"investment propert(?:y|ies)",
             r"invest(?:ment|ing)? in",
             r"over ?priced",
             r"over ?valued",
