@@ -30,6 +30,7 @@ EXAMPLES = (
     "price trends in Denver over the last 6 months",
     "compare Portland, Seattle and Boise",
     "monthly payment on a $650k house with 10% down at 6% for 30 years",
+    "I make $120k, what can I afford in Boise?",
     "tell me about L100234",
     "how are L100234 and L100345 performing?",
     "email a report of L100234 to jane@example.com",
@@ -305,11 +306,13 @@ def compose_help(plan: Plan | None = None) -> str:
     if plan is not None and plan.intent == "unknown":
         lead = "I'm not sure how to help with that. Here's what I can do:"
     capabilities = (
-        "**find homes** by city or state, price, bedrooms, bathrooms, size, type and status",
+        "**find homes** in one or several cities or a state, by price, bedrooms, bathrooms, "
+        "size, type, zip code, year built, how recently listed and features (a garage, a yard)",
         "**listing details** by id",
         "**market analysis** of a city, **price trends** over a period, **comparisons** of "
         "2–5 cities",
-        "**mortgage estimates** (price, down payment, rate, term)",
+        "**mortgage estimates** (price, down payment, rate, term) and **what you can afford** "
+        "on an income",
         "**listing metrics** and **performance reports**, and **emailing a listing report**",
     )
     examples = "\n".join(f"- *{e}*" for e in EXAMPLES)
