@@ -922,7 +922,7 @@ TABLE: list[tuple[str, list[Turn], str | None]] = [
             AFF,
             args={"annual_income": 155000},
         ),
-        "two incomes are not added up: the first amount is read as the income",
+        None,
     ),
     (
         "blind-afford-take-home",
@@ -942,8 +942,8 @@ TABLE: list[tuple[str, list[Turn], str | None]] = [
     ("blind-tax", one("what are property taxes like in Austin?", says=("property taxes",)), None),
     (
         "blind-neighborhood",
-        one("what's the best neighborhood in Denver?", says=("denver",)),
-        "neighbourhood questions fall back to a Denver search; the data has no neighbourhoods",
+        one("what's the best neighborhood in Denver?", says=("neighbourhoods", "denver")),
+        None,
     ),
     (
         "blind-rent",
@@ -1092,8 +1092,10 @@ TABLE: list[tuple[str, list[Turn], str | None]] = [
     ("third-move-in", one("move-in ready homes in Dallas", S, args={"city": "Dallas"}), None),
     (
         "third-canadian",
-        one("houses in Vancouver BC", says=("don't have data",)),
-        "Vancouver, BC is read as Vancouver, WA (Canadian provinces are not places it knows)",
+        one(
+            "houses in Vancouver BC", says=("don't have data for **vancouver, british columbia**",)
+        ),
+        None,
     ),
     ("third-thanks-bye", one("thanks, that's all for now", says=("you're welcome",)), None),
     (

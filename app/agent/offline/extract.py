@@ -120,7 +120,8 @@ def _range_match(text: str) -> tuple[int, int, tuple[int, int]] | None:
         if not (match["bcur"] or match["bsuf"]) and high < _MIN_BARE_PRICE:
             continue
         low = _amount_value(match["anum"], match["asuf"])
-        if not match["asuf"] and match["bsuf"] and low * _amount_value("1", match["bsuf"]) <= high:
+        shared = not match["asuf"] and match["bsuf"] and low < _MIN_BARE_PRICE
+        if shared and low * _amount_value("1", match["bsuf"]) <= high:
             low *= _amount_value("1", match["bsuf"])  # "400-600k": the suffix is shared
         if low > high:
             continue
@@ -694,6 +695,11 @@ _INCOME_RE = re.compile(
     r"(?:salary|income|household income)\b",
     re.IGNORECASE,
 )
+_SECOND_INCOME_RE = re.compile(
+    r"\s*(?:and|\+|plus|&)\s*" + LOOSE_AMOUNT.format(n="a") + r"(?!\s*(?:in|of|for)?\s*"
+    r"(?:monthly\s+)?(?:debts?|car|student|loan|credit|saved|savings|down))",
+    re.IGNORECASE,
+)
 _DEBTS_RE = re.compile(
     r"(?:debts?|car (?:payment|loan)s?|student loans?|loan payments?|credit cards?|payments?)"
     r"\s*(?:of|are|is|=|:|about|around|total(?:ing)?)?\s*"
@@ -735,6 +741,10 @@ def extract_finances(text: str) -> dict[str, float]:
             monthly = income["monthly"] or income["monthly2"]
             found["annual_income"] = round(value * 12 if monthly else value)
             spans.append(income.span())
+            second = _SECOND_INCOME_RE.match(text, income.end())  # "we make 85k and 70k"
+            if second and (more := _amount_of(second, "a")):
+                found["annual_income"] += round(more * 12 if monthly else more)
+                spans.append(second.span())
     rest = mask(text, spans)
     debts = _DEBTS_RE.search(rest)
     if debts:

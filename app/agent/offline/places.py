@@ -85,7 +85,8 @@ def _alias_city(text: str, match: re.Match[str]) -> str:
     raise LookupError(match["name"])  # unreachable: the name matched one of these patterns
 
 
-_US_STATE_CODES = {name.lower(): code for code, name in vocab.US_STATES.items()}
+_REGIONS = {**vocab.US_STATES, **vocab.CANADIAN_PROVINCES}
+_US_STATE_CODES = {name.lower(): code for code, name in _REGIONS.items()}
 _OTHER_STATE_AFTER = re.compile(
     rf"(?:,\s*|\s+)(?:(?i:(?P<name>{'|'.join(sorted(_US_STATE_CODES, key=len, reverse=True))}))"
     r"|(?P<code>[A-Z]{2})|,\s*(?P<lower>[a-z]{2}))\b"
@@ -104,7 +105,7 @@ def _other_state(text: str, end: int, home_state: str) -> str | None:
         return None  # "SF, LA and San Diego": a list of cities, not Louisiana
     else:
         code = (match["code"] or match["lower"] or "").upper()
-    if code not in vocab.US_STATES or code == home_state:
+    if code not in _REGIONS or code == home_state:
         return None
     return code
 
@@ -123,7 +124,7 @@ def _find_cities(text: str) -> tuple[list[tuple[Place, tuple[int, int]]], list[s
         name_end = match.end("name") if match["name"] else match.end("caps")
         other = _other_state(text, name_end, home_state)
         if other and match["state"] != "or":
-            elsewhere.append(f"{city}, {vocab.US_STATES[other]}")
+            elsewhere.append(f"{city}, {_REGIONS[other]}")
             continue
         span = match.span()
         if match["state"]:

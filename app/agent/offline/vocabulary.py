@@ -397,6 +397,11 @@ UNANSWERABLE: Final[tuple[tuple[str, str, str], ...]] = (
         "the homes and market figures of a city",
     ),
     (r"property tax(?:es)?|tax rates?", "property taxes", "a mortgage or affordability estimate"),
+    (
+        r"(?:best|safest|nicest|good|which|what|top) neighbou?rhoods?|neighbou?rhoods? (?:to|for)",
+        "neighbourhoods (the data goes down to cities and ZIP codes)",
+        "the homes of a city by ZIP code, and its market figures",
+    ),
 )
 
 # Requests outside real estate: one short friendly paragraph, no tool call.
@@ -459,6 +464,16 @@ US_STATES: Final[dict[str, str]] = {
     "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington",
     "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming", "DC": "District of Columbia",
 }  # fmt: skip
+
+# Canadian provinces, so that "Vancouver BC" is not the dataset's Vancouver, WA.
+CANADIAN_PROVINCES: Final[dict[str, str]] = {
+    "BC": "British Columbia",
+    "AB": "Alberta",
+    "ON": "Ontario",
+    "QC": "Quebec",
+    "MB": "Manitoba",
+    "NS": "Nova Scotia",
+}
 
 # Where places are (latitude, longitude), to name the nearest cities with data: the dataset's
 # cities, well-known cities it lacks, and each state's rough centre.
