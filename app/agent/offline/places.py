@@ -169,6 +169,20 @@ def _fuzzy_cities(text: str) -> list[tuple[Place, tuple[int, int]]]:
     return sorted(found, key=lambda item: item[1])
 
 
+_REGION_RES = tuple(
+    (re.compile(rf"\b(?:{pattern})\b", re.I), cities) for pattern, cities in vocab.REGIONS.items()
+)
+
+
+def _region_cities(text: str) -> list[tuple[Place, tuple[int, int]]]:
+    """The dataset's cities in a region named instead ("the Bay Area", "the Eastside")."""
+    found = []
+    for pattern, cities in _REGION_RES:
+        for match in pattern.finditer(text):
+            found += [(Place(city, vocab.CITY_STATE[city]), match.span()) for city in cities]
+    return found
+
+
 def extract_places(text: str) -> list[Place]:
     """Cities (with their state) and whole states named in `text`, in order, without repeats.
 
@@ -180,9 +194,10 @@ def extract_places(text: str) -> list[Place]:
     places: list[Place] = []
     spans: list[tuple[int, int]] = []
     cities, elsewhere = _find_cities(text)
+    cities += _region_cities(text)
     if not cities and not elsewhere:
         cities = _fuzzy_cities(text)
-    for place, span in cities:
+    for place, span in sorted(cities, key=lambda item: item[1]):
         spans.append(span)
         if place not in places:
             places.append(place)

@@ -465,6 +465,24 @@ US_STATES: Final[dict[str, str]] = {
     "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming", "DC": "District of Columbia",
 }  # fmt: skip
 
+# Regions people name instead of cities -> the dataset's cities in them.
+REGIONS: Final[dict[str, tuple[str, ...]]] = {
+    r"(?:sf |san francisco )?bay area": ("San Francisco", "Oakland", "San Jose"),
+    r"silicon valley": ("San Jose",),
+    r"(?:the )?eastside": ("Bellevue", "Kirkland", "Redmond"),
+    r"puget sound|seattle area|greater seattle": ("Seattle", "Bellevue", "Tacoma"),
+    r"(?:research )?triangle": ("Raleigh",),
+    r"dfw|dallas[- ]fort worth|metroplex": ("Dallas",),
+    r"twin cities": ("Minneapolis",),
+    r"front range": ("Denver",),
+    r"treasure valley": ("Boise",),
+    r"willamette valley": ("Portland", "Salem", "Eugene"),
+    r"south florida": ("Miami",),
+    r"central oregon": ("Bend",),
+    r"wasatch front": ("Salt Lake City",),
+    r"valley of the sun": ("Phoenix",),
+}
+
 # Canadian provinces, so that "Vancouver BC" is not the dataset's Vancouver, WA.
 CANADIAN_PROVINCES: Final[dict[str, str]] = {
     "BC": "British Columbia",
