@@ -936,8 +936,13 @@ TABLE: list[tuple[str, list[Turn], str | None]] = [
     ),
     (
         "blind-max-payment",
-        one("I can pay about $3,000 a month, what price is that?", AFF),
-        "a monthly payment budget is not an income: needs a price-from-payment tool",
+        one(
+            "I can pay about $3,000 a month, what price is that?",
+            AFF,
+            args={"monthly_budget": 3000},
+            says=("with $3,000 a month for housing",),
+        ),
+        None,
     ),
     ("blind-tax", one("what are property taxes like in Austin?", says=("property taxes",)), None),
     (

@@ -847,11 +847,18 @@ def compose_affordability(plan: Plan, results: Sequence[Result]) -> str:
         assumed.append(f"{number(estimate.get('annual_rate_pct'))}% ({DEFAULT_RATE_NOTE})")
     if "years" not in given:
         assumed.append("a 30-year term")
-    lead = (
-        f"On {money(estimate.get('annual_income'))} a year you can comfortably afford about "
-        f"**{money(estimate.get('min_price'))}**, and stretch to "
-        f"**{money(estimate.get('max_price'))}**."
-    )
+    if estimate.get("annual_income") is None:
+        lead = (
+            f"With {money(estimate.get('monthly_budget'))} a month for housing you can afford "
+            f"about **{money(estimate.get('min_price'))}** (up to "
+            f"**{money(estimate.get('max_price'))}**)."
+        )
+    else:
+        lead = (
+            f"On {money(estimate.get('annual_income'))} a year you can comfortably afford about "
+            f"**{money(estimate.get('min_price'))}**, and stretch to "
+            f"**{money(estimate.get('max_price'))}**."
+        )
     details = [
         f"Monthly housing budget: **{money(estimate.get('monthly_budget'))}** comfortable, "
         f"{money(estimate.get('max_monthly_budget'))} at most (principal, interest, property "

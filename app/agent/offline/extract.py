@@ -695,6 +695,13 @@ _INCOME_RE = re.compile(
     r"(?:salary|income|household income)\b",
     re.IGNORECASE,
 )
+_BUDGET_RE = re.compile(
+    r"(?:can (?:afford|pay|spend|do|handle)|budget(?: is| of)?|max(?:imum)? (?:payment|budget)"
+    r"|payment of|comfortable (?:paying|with)|want to (?:pay|spend))\s*(?:about |around |up to )?"
+    + LOOSE_AMOUNT.format(n="a")
+    + rf"(?:{_PER_MONTH})",
+    re.IGNORECASE,
+)
 _SECOND_INCOME_RE = re.compile(
     r"\s*(?:and|\+|plus|&)\s*" + LOOSE_AMOUNT.format(n="a") + r"(?!\s*(?:in|of|for)?\s*"
     r"(?:monthly\s+)?(?:debts?|car|student|loan|credit|saved|savings|down))",
@@ -729,8 +736,9 @@ def _amount_of(match: re.Match[str], prefix: str) -> float | None:
 
 def extract_finances(text: str) -> dict[str, float]:
     """The buyer's money for an affordability estimate: `annual_income` ("I make $120k",
-    "income of 9k a month" -> 108000), `monthly_debts` ("$400 car payment"), `down_payment`
-    ("$60k saved"), plus rate and term read as for a mortgage."""
+    "income of 9k a month" -> 108000; "85k and 70k" add up), `monthly_budget` ("I can pay
+    $3,000 a month"), `monthly_debts` ("$400 car payment"), `down_payment` ("$60k saved"),
+    plus rate and term read as for a mortgage."""
     found: dict[str, float] = {}
     spans: list[tuple[int, int]] = []
     income = _INCOME_RE.search(text)
@@ -745,6 +753,10 @@ def extract_finances(text: str) -> dict[str, float]:
             if second and (more := _amount_of(second, "a")):
                 found["annual_income"] += round(more * 12 if monthly else more)
                 spans.append(second.span())
+    budget = _BUDGET_RE.search(mask(text, spans))
+    if budget and (value := _amount_of(budget, "a")):
+        found["monthly_budget"] = round(value)  # "I can pay about $3,000 a month"
+        spans.append(budget.span())
     rest = mask(text, spans)
     debts = _DEBTS_RE.search(rest)
     if debts:

@@ -43,7 +43,7 @@ def own_intent(seen: Understood) -> str | None:
     about_homes = bool(HOMES_RE.search(seen.text)) or bool({"market", "trends"} & intents)
     if seen.off_topic and not searching and not about_homes:
         return "off_topic"
-    if "affordability" in intents or "annual_income" in seen.finances:
+    if "affordability" in intents or {"annual_income", "monthly_budget"} & set(seen.finances):
         return "affordability"
     refers = bool(seen.ids or PLURAL_REF_RE.search(seen.text) or SINGLE_REF_RE.search(seen.text))
     if seen.email and ({"report", "performance"} & intents or refers):

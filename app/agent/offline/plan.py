@@ -38,6 +38,7 @@ SHOWN_BY_DEFAULT = 5  # listings an answer shows; "show me more" pages on by as 
 MORTGAGE_KEYS = ("price", "down_payment_pct", "annual_rate_pct", "years")
 AFFORDABILITY_KEYS = (
     "annual_income",
+    "monthly_budget",
     "monthly_debts",
     "down_payment",
     "down_payment_pct",
@@ -460,7 +461,7 @@ def _plan_affordability(
         finances.pop("down_payment", None)
         finances["down_payment_pct"] = seen.mortgage["down_payment_pct"]
     finances = {key: finances[key] for key in AFFORDABILITY_KEYS if key in finances}
-    if "annual_income" not in finances:
+    if "annual_income" not in finances and "monthly_budget" not in finances:
         return Plan(intent=intent, finances=finances, missing="income")
     cities = [p for p in seen.places if p.city] or [p for p in seen.places]
     place = cities[0] if cities else None

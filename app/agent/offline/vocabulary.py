@@ -692,6 +692,8 @@ INTENT_CUES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"(?:my|our|household|annual|yearly) (?:income|salary)",
             r"income of",
             r"salary of",
+            r"what price is that",
+            r"how much (?:house|home) is that",
         ),
     ),
     (
