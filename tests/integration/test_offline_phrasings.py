@@ -1110,6 +1110,141 @@ TABLE: list[tuple[str, list[Turn], str | None]] = [
         None,
     ),
     ("third-thanks-bye", one("thanks, that's all for now", says=("you're welcome",)), None),
+    # --- a fourth blind batch, run once and scored as it came (see the report)
+    (
+        "fourth-cheap-2br",
+        one(
+            "cheapest 2br condo in Seattle",
+            S,
+            args={**SEA, "min_bedrooms": 2, "property_type": "condo", "sort": "price_asc"},
+        ),
+        None,
+    ),
+    (
+        "fourth-under-a-mil",
+        one(
+            "looking for something under a mil in Bellevue",
+            S,
+            args={"city": "Bellevue", "max_price": 1000000},
+        ),
+        None,
+    ),
+    (
+        "fourth-big-yard",
+        one(
+            "big backyard, 4 beds, Salt Lake",
+            S,
+            args={"city": "Salt Lake City", "min_bedrooms": 4, "keywords": ["yard"]},
+        ),
+        None,
+    ),
+    (
+        "fourth-no-stairs",
+        one(
+            "a one-bedroom in Minneapolis under 250k",
+            S,
+            args={"city": "Minneapolis", "min_bedrooms": 1, "max_price": 250000},
+        ),
+        None,
+    ),
+    (
+        "fourth-ranked",
+        one(
+            "rank Portland, Seattle and Boise by price",
+            C,
+            args={"cities": ["Portland, OR", "Seattle, WA", "Boise, ID"]},
+        ),
+        None,
+    ),
+    (
+        "fourth-yoy",
+        one("year over year change in San Diego home prices", T, args={"city": "San Diego"}),
+        None,
+    ),
+    (
+        "fourth-how-long",
+        one("how long do homes take to sell in Houston?", M, args={"city": "Houston"}),
+        None,
+    ),
+    (
+        "fourth-down-pay",
+        one("how much do I need for a down payment on a 500k house?", MORT, args={"price": 500000}),
+        None,
+    ),
+    (
+        "fourth-15yr",
+        one(
+            "15 year mortgage on 350k at 5.75%",
+            MORT,
+            args={"price": 350000, "years": 15, "annual_rate_pct": 5.75},
+        ),
+        None,
+    ),
+    (
+        "fourth-afford-debt",
+        one(
+            "income 110k, 800/month in debt, 40k down — what's my price range?",
+            AFF,
+            args={"annual_income": 110000, "monthly_debts": 800, "down_payment": 40000},
+        ),
+        None,
+    ),
+    ("fourth-listing-sqft", one("how big is L100020?", L, args={"listing_id": "L100020"}), None),
+    (
+        "fourth-compare-listings",
+        one("compare L100001 and L100002", MET),
+        "two listing ids to compare: the comparison of listings is not a tool; it asks for markets",
+    ),
+    (
+        "fourth-report",
+        one(
+            "send the details of L100010 and L100011 to bob@example.com",
+            "send_listing_report",
+            args={"listing_ids": ["L100010", "L100011"], "recipient_email": "bob@example.com"},
+        ),
+        None,
+    ),
+    (
+        "fourth-hoa-condo",
+        one(
+            "condos in Chicago, HOA under $400",
+            S,
+            args={"city": "Chicago", "property_type": "condo"},
+            says=("hoa",),
+        ),
+        None,
+    ),
+    (
+        "fourth-parking",
+        one(
+            "condo with parking in San Francisco",
+            S,
+            args={"city": "San Francisco", "keywords": ["garage"]},
+        ),
+        None,
+    ),
+    (
+        "fourth-commute",
+        one(
+            "short commute to downtown Austin, 3 beds",
+            S,
+            args={"city": "Austin", "min_bedrooms": 3},
+            says=("location details",),
+        ),
+        None,
+    ),
+    (
+        "fourth-dog",
+        one("is Portland dog friendly?", says=("portland",)),
+        "a pet question about a city (no listing filter): it searches Portland homes",
+    ),
+    (
+        "fourth-joke-homes",
+        one("tell me something funny about houses", says=("outside",)),
+        "a joke about houses reads as a search for houses",
+    ),
+    ("fourth-interest", one("what's the current mortgage rate?", says=("rate",)), None),
+    ("fourth-zip-city", one("homes in Seattle 98103", S, args={"zip_codes": ["98103"]}), None),
     (
         "blind-conv-switch",
         [

@@ -620,6 +620,7 @@ INTENT_CUES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"difference between",
             r"which (?:is|one is|city is|market is) (?:cheaper|better|hotter|more)",
             r"better market",
+            r"rank(?:ed|ing)?",
         ),
     ),
     (
@@ -678,6 +679,7 @@ INTENT_CUES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"fairly priced",
             r"(?:a )?good deal",
             r"how pricey",
+            r"how (?:long|fast|quickly) (?:do|does|are|is) (?:\w+ ){0,3}(?:take to )?sell(?:ing)?",
             r"how (?:expensive|affordable|competitive)",
         ),
     ),
