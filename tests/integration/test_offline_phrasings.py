@@ -1235,13 +1235,13 @@ TABLE: list[tuple[str, list[Turn], str | None]] = [
     ),
     (
         "fourth-dog",
-        one("is Portland dog friendly?", says=("portland",)),
-        "a pet question about a city (no listing filter): it searches Portland homes",
+        one("is Portland dog friendly?", says=("pet policies", "portland")),
+        None,
     ),
     (
         "fourth-joke-homes",
         one("tell me something funny about houses", says=("outside",)),
-        "a joke about houses reads as a search for houses",
+        None,
     ),
     ("fourth-interest", one("what's the current mortgage rate?", says=("rate",)), None),
     ("fourth-zip-city", one("homes in Seattle 98103", S, args={"zip_codes": ["98103"]}), None),

@@ -16,6 +16,7 @@ from app.agent.offline.state import ORDINAL_RE, PLURAL_REF_RE, SINGLE_REF_RE, Me
 
 PERFORMANCE_WORDS_RE = re.compile(r"\bperform\w*|\bmetrics\b|\bstats\b|\brecommendations?\b")
 THANKS_RE = re.compile(r"^(?:thanks|thank you|thx|cheers)\b")
+JOKE_RE = re.compile(r"\b(?:jokes?|funny|poems?)\b")  # off-topic even about houses
 PRICES_RE = re.compile(r"\bprices?\b")
 # Two cities set against each other: "is Seattle more expensive than Portland?"
 VERSUS_RE = re.compile(
@@ -41,7 +42,9 @@ def own_intent(seen: Understood) -> str | None:
     if seen.unanswerable and not searching:
         return "unanswerable"
     about_homes = bool(HOMES_RE.search(seen.text)) or bool({"market", "trends"} & intents)
-    if seen.off_topic and not searching and not about_homes:
+    only_a_type = set(seen.filters) <= {"property_type", "property_types"}
+    joke = bool(JOKE_RE.search(seen.text)) and only_a_type and not seen.places
+    if seen.off_topic and (joke or (not searching and not about_homes)):
         return "off_topic"
     if "affordability" in intents or {"annual_income", "monthly_budget"} & set(seen.finances):
         return "affordability"

@@ -398,6 +398,11 @@ UNANSWERABLE: Final[tuple[tuple[str, str, str], ...]] = (
     ),
     (r"property tax(?:es)?|tax rates?", "property taxes", "a mortgage or affordability estimate"),
     (
+        r"(?:dog|pet|cat)[- ]friendly|allows? (?:pets|dogs|cats)",
+        "pet policies (the listings do not say)",
+        "homes with a yard, and the market figures of a city",
+    ),
+    (
         r"(?:best|safest|nicest|good|which|what|top) neighbou?rhoods?|neighbou?rhoods? (?:to|for)",
         "neighbourhoods (the data goes down to cities and ZIP codes)",
         "the homes of a city by ZIP code, and its market figures",
@@ -407,7 +412,7 @@ UNANSWERABLE: Final[tuple[tuple[str, str, str], ...]] = (
 # Requests outside real estate: one short friendly paragraph, no tool call.
 OFF_TOPIC: Final[tuple[str, ...]] = (
     r"weather|forecast for (?:today|tomorrow)|rain(?:ing)? (?:today|tomorrow)",
-    r"jokes?|funny",
+    r"jokes?|funny|something funny",
     r"recipes?|cook(?:ing)?|restaurants?|dinner",
     r"sports?|football|basketball|baseball|soccer|super bowl|the game",
     r"movies?|films?|songs?|music|tv shows?",
