@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     llm_mode: str = ""
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = 60.0
+    offline_pace_ms: int = 15  # the offline assistant's answer: one small piece per this many ms
     llm_max_retries: int = 2
     # The MCP services
     app_port: int = 3000
@@ -190,6 +191,7 @@ class Settings(BaseSettings):
             "LLM_MODEL": self.llm_model,
             "LLM_TIMEOUT": self.llm_timeout,
             "LLM_MAX_RETRIES": self.llm_max_retries,
+            "OFFLINE_PACE_MS": self.offline_pace_ms,
         }
 
     def mcp_url(self, service: Literal["listings", "analytics"]) -> str:

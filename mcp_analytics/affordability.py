@@ -17,6 +17,7 @@ from mcp_analytics.mortgage import monthly_payment
 COMFORTABLE = (0.28, 0.36)
 STRETCH = (0.33, 0.43)
 RULE = "28/36 debt-to-income (comfortable), 33/43 (stretch)"
+BUDGET_RULE = "the monthly housing budget you gave (no income, so no debt-to-income rule)"
 
 
 def housing_budget(
@@ -49,19 +50,28 @@ def price_for_budget(
 
 
 def estimate(
-    annual_income: float,
+    annual_income: float | None,
     monthly_debts: float,
     down_payment: float | None,
     down_payment_pct: float,
     annual_rate_pct: float,
     years: int,
     tax_insurance_pct: float,
+    monthly_budget: float | None = None,
 ) -> dict[str, Any]:
-    """The figures of `estimate_affordability`, money rounded to whole dollars."""
+    """The figures of `estimate_affordability`, money rounded to whole dollars.
+
+    From an income, the two budgets follow the rule (and a `monthly_budget` given as well caps
+    them); from a monthly budget alone, that budget is both the comfortable and the stretch one.
+    """
     prices = []
     budgets = []
     for ratios in (COMFORTABLE, STRETCH):
-        budget = housing_budget(annual_income, monthly_debts, ratios)
+        if annual_income is None:
+            budget = monthly_budget or 0.0
+        else:
+            budget = housing_budget(annual_income, monthly_debts, ratios)
+            budget = min(budget, monthly_budget) if monthly_budget is not None else budget
         budgets.append(budget)
         prices.append(
             price_for_budget(
@@ -71,7 +81,7 @@ def estimate(
     comfortable, stretch = prices
     down = down_payment if down_payment is not None else comfortable * down_payment_pct / 100
     return {
-        "annual_income": round(annual_income),
+        "annual_income": round(annual_income) if annual_income is not None else None,
         "monthly_debts": round(monthly_debts),
         "min_price": round(comfortable),
         "max_price": round(stretch),
@@ -82,5 +92,5 @@ def estimate(
         "annual_rate_pct": annual_rate_pct,
         "years": years,
         "tax_insurance_pct": tax_insurance_pct,
-        "rule": RULE,
+        "rule": RULE if annual_income is not None else BUDGET_RULE,
     }

@@ -112,7 +112,7 @@ class MortgageEstimate(BaseModel):
 
 
 class AffordabilityEstimate(BaseModel):
-    annual_income: int
+    annual_income: int | None
     monthly_debts: int
     min_price: int = Field(description="Comfortable price: housing within the 28/36 rule")
     max_price: int = Field(description="Stretch price: housing within 33/43")

@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import Field
 
 from app.mcp.dataset import session
-from app.mcp.tools import ToolRegistry
+from app.mcp.tools import ToolError, ToolRegistry
 from app.settings import Settings
 from mcp_analytics import affordability, mortgage, queries
 from mcp_analytics.schemas import (
@@ -116,8 +116,9 @@ def estimate_mortgage(
 @registry.tool(scope="analytics:read")
 def estimate_affordability(
     annual_income: Annotated[
-        float, Field(gt=0, le=100_000_000, description="Gross household income per year, dollars")
-    ],
+        float | None,
+        Field(gt=0, le=100_000_000, description="Gross household income per year, dollars"),
+    ] = None,
     monthly_debts: Annotated[
         float,
         Field(ge=0, le=10_000_000, description="Other debt payments per month (car, cards...)"),
@@ -136,11 +137,17 @@ def estimate_affordability(
     tax_insurance_pct: Annotated[
         float, Field(ge=0, le=10, description="Yearly property tax and insurance, % of price")
     ] = 1.25,
+    monthly_budget: Annotated[
+        float | None,
+        Field(gt=0, le=10_000_000, description="Most to spend on housing per month, dollars"),
+    ] = None,
 ) -> AffordabilityEstimate:
-    """Estimate what home price an income affords under the 28/36 debt-to-income rule
-    (comfortable) and 33/43 (stretch): a price range and the monthly housing budget, from
-    income, monthly debts, down payment or savings, rate and term.
+    """Estimate what home price an income (or a monthly housing budget) affords under the 28/36
+    debt-to-income rule (comfortable) and 33/43 (stretch): a price range and the monthly
+    budget, from income, monthly debts, down payment or savings, rate and term.
     """
+    if annual_income is None and monthly_budget is None:
+        raise ToolError("give annual_income or monthly_budget")
     return AffordabilityEstimate.model_validate(
         affordability.estimate(
             annual_income,
@@ -150,5 +157,6 @@ def estimate_affordability(
             annual_rate_pct,
             years,
             tax_insurance_pct,
+            monthly_budget,
         )
     )

@@ -88,12 +88,11 @@ def search_listings(
     limit: Annotated[int, Field(ge=1, le=50, description="Listings per page")] = 10,
     offset: Annotated[int, Field(ge=0, le=100_000, description="Listings to skip, for paging")] = 0,
 ) -> SearchResult:
-    """Search homes for sale by place (one or several cities, or a state), price, bedrooms and
-    bathrooms (min and max), property types (with exclusions), size, ZIP code, year built, how
-    recently listed, and words in the description.
-
-    Returns one page of listings and the total number that match. Without a property type it
-    returns homes only (no land). Unknown cities give an error that names the cities with data.
+    """Search listings by place (one city, several cities, or a whole state), price, bedrooms
+    and bathrooms (min and max), property types (several, and exclusions), size, ZIP codes, year
+    built, how recently listed, and features as words of the description ("garage", "yard").
+    With no property type it returns homes only (no land). Returns one page and the total; an
+    unknown city is an error that names the cities with data.
     """
     filters = SearchFilters(
         city=city,

@@ -12,7 +12,7 @@ def make_provider(config: dict[str, Any]) -> Provider:
     if config["LLM_MODE"] == "offline":
         from app.agent.offline.provider import OfflineProvider
 
-        return OfflineProvider()
+        return OfflineProvider(pace_ms=config.get("OFFLINE_PACE_MS", 15))
     from app.agent.openai_provider import OpenAIProvider
 
     return OpenAIProvider(

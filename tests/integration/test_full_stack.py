@@ -123,6 +123,10 @@ def test_sdk_client_lists_and_calls_every_analytics_tool(
             "estimate_mortgage": {"price": 500_000, "down_payment_pct": 20, "annual_rate_pct": 6.5},
             "estimate_affordability": {"annual_income": 120_000, "monthly_debts": 400},
         }
+        results["budget_only"] = await client.call_tool(
+            "estimate_affordability", {"monthly_budget": 3_000}
+        )
+        results["no_income"] = await client.call_tool("estimate_affordability", {})
         for name, arguments in calls.items():
             results[name] = await client.call_tool(name, arguments)
         results["unknown_city"] = await client.call_tool(
@@ -145,6 +149,11 @@ def test_sdk_client_lists_and_calls_every_analytics_tool(
     afford = got["estimate_affordability"].structured_content
     assert 0 < afford["min_price"] < afford["max_price"] and afford["monthly_budget"] == 2800
     assert "28/36" in afford["rule"]
+    budget_only = got["budget_only"].structured_content
+    assert budget_only["min_price"] == budget_only["max_price"] > 0
+    assert budget_only["monthly_budget"] == 3000 and budget_only["annual_income"] is None
+    assert got["no_income"].is_error
+    assert "annual_income or monthly_budget" in got["no_income"].content[0].text
     assert got["estimate_mortgage"].structured_content["monthly_payment"] == pytest.approx(2528.27)
     unknown = got["unknown_city"]
     assert unknown.is_error and "Portland" in unknown.content[0].text

@@ -40,8 +40,15 @@ def test_offline_search_streams_tool_events_and_a_written_answer(stack: Stack) -
     assert names.count("content") >= 5
     assert events[-1].data["status"] == "completed"
     answer = text_of(events)
-    assert "offline assistant" in answer.lower()
-    assert "Portland" in answer and "L1" in answer  # real listings, by id
+    notice, _, rest = answer.partition("\n\n")
+    assert "offline assistant" in notice.lower() and "\n" not in notice  # one line, once
+    assert "Portland" in rest and "L1" in rest  # real listings, by id
+    assert "_Next you can" in rest
+    # The page's view of the result rides on the completed event (CONTRACT.md 6.2).
+    display = tools[1]["display"]
+    assert display["kind"] == "listings" and display["total"] > 0
+    assert all(item["city"] == "Portland" and item["beds"] >= 3 for item in display["items"])
+    assert all(item["type"] != "land" for item in display["items"])
 
     # A follow-up keeps the filters, and the notice is not repeated.
     conversation_id = events[0].data["conversation_id"]

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from app.agent.offline import vocabulary as vocab
-from app.agent.offline.plan import Plan, ToolCall
+from app.agent.offline.places import nearest_places
+from app.agent.offline.plan import SHOWN_BY_DEFAULT, Plan, ToolCall
 
 Result = dict[str, Any] | str
 
-SHOWN_BY_DEFAULT = 5
 MAX_TREND_ROWS = 12
 CHUNK_WORDS = 3
 DEFAULT_RATE_NOTE = "the default rate"
@@ -30,6 +30,7 @@ EXAMPLES = (
     "price trends in Denver over the last 6 months",
     "compare Portland, Seattle and Boise",
     "monthly payment on a $650k house with 10% down at 6% for 30 years",
+    "I make $120k, what can I afford in Boise?",
     "tell me about L100234",
     "how are L100234 and L100345 performing?",
     "email a report of L100234 to jane@example.com",
@@ -112,6 +113,8 @@ def _join(items: Sequence[str], last: str = "and") -> str:
 
 
 def _place_of(filters: dict[str, Any]) -> str:
+    if filters.get("cities"):
+        return _join([str(c) for c in filters["cities"]], "or")
     if filters.get("city"):
         state = filters.get("state")
         return f"{filters['city']}, {state}" if state else filters["city"]
@@ -121,13 +124,40 @@ def _place_of(filters: dict[str, Any]) -> str:
     return ""
 
 
+def _types_of(filters: dict[str, Any], plural: bool) -> str:
+    asked = filters.get("property_types") or []
+    if filters.get("property_type"):
+        asked = [filters["property_type"]]
+    dwellings = ["house", "condo", "townhouse", "multi_family"]
+    if not asked or sorted(asked) == sorted(dwellings):
+        words = "homes" if plural else "home"
+    else:
+        words = _join([_type_words(t, plural) for t in asked], "or")
+    excluded = filters.get("exclude_types") or []
+    if excluded:
+        words += " (no " + _join([_type_words(t) for t in excluded], "or") + ")"
+    return words
+
+
+def _range(low: Any, high: Any, unit: str, show: Callable[[Any], str] = str) -> str:
+    if low is not None and high is not None:
+        return f"{show(low)} {unit}" if low == high else f"{show(low)}–{show(high)} {unit}"
+    if low is not None:
+        return f"{show(low)}+ {unit}"
+    return f"at most {show(high)} {unit}" if high is not None else ""
+
+
 def describe_filters(filters: dict[str, Any], plural: bool = True) -> str:
     """The search in words: "condos for sale in Portland, OR under $700,000 with 3+ bedrooms"."""
     status = filters.get("status", "active")
     words = {"active": "for sale", "pending": "pending", "sold": "sold"}.get(status, status)
-    parts = [f"{_type_words(filters.get('property_type'), plural)} {words}"]
+    parts = [f"{_types_of(filters, plural)} {words}"]
     place = _place_of(filters)
-    parts.append(f"in {place}" if place else f"in all {len(vocab.CITIES)} cities")
+    if filters.get("zip_codes"):
+        zips = _join(list(filters["zip_codes"]), "or")
+        parts.append(f"in ZIP {zips}" + (f" ({place})" if place else ""))
+    else:
+        parts.append(f"in {place}" if place else f"in all {len(vocab.CITIES)} cities")
     low, high = filters.get("min_price"), filters.get("max_price")
     if low is not None and high is not None:
         parts.append(f"priced {money(low)}–{money(high)}")
@@ -135,21 +165,31 @@ def describe_filters(filters: dict[str, Any], plural: bool = True) -> str:
         parts.append(f"under {money(high)}")
     elif low is not None:
         parts.append(f"over {money(low)}")
-    extras = []
-    if filters.get("min_bedrooms") is not None:
-        extras.append(f"{filters['min_bedrooms']}+ bedrooms")
-    if filters.get("min_bathrooms") is not None:
-        extras.append(f"{number(filters['min_bathrooms'])}+ bathrooms")
-    low_sqft, high_sqft = filters.get("min_sqft"), filters.get("max_sqft")
-    if low_sqft is not None and high_sqft is not None:
-        extras.append(f"{low_sqft:,}–{high_sqft:,} sq ft")
-    elif low_sqft is not None:
-        extras.append(f"at least {low_sqft:,} sq ft")
-    elif high_sqft is not None:
-        extras.append(f"at most {high_sqft:,} sq ft")
+    extras = [
+        _range(filters.get("min_bedrooms"), filters.get("max_bedrooms"), "bedrooms"),
+        _range(filters.get("min_bathrooms"), filters.get("max_bathrooms"), "bathrooms", number),
+        _range(filters.get("min_sqft"), filters.get("max_sqft"), "sq ft", lambda v: f"{v:,}"),
+    ]
+    first_year, last_year = filters.get("min_year_built"), filters.get("max_year_built")
+    if first_year and last_year:
+        extras.append(f"built {first_year}–{last_year}")
+    elif first_year:
+        extras.append(f"built {first_year} or later")
+    elif last_year:
+        extras.append(f"built {last_year} or earlier")
+    if filters.get("keywords"):
+        extras.append(_join([f"“{word}”" for word in filters["keywords"]]) + " in the description")
+    extras = [e for e in extras if e]
     if extras:
         parts.append("with " + _join(extras))
+    if filters.get("listed_within_days") is not None:
+        parts.append(f"listed in the last {filters['listed_within_days']} days")
     return " ".join(parts)
+
+
+def _next(*suggestions: str) -> str:
+    """The answer's last line: what the user can ask next."""
+    return f"\n\n_Next you can {_join([s for s in suggestions if s], 'or')}._"
 
 
 def _notes(plan: Plan) -> str:
@@ -204,10 +244,19 @@ def compose_missing(plan: Plan) -> str:
     if plan.missing == "city":
         unknown = [u for u in plan.not_understood if u]
         lead = (
-            f"I don't have data for {unknown[0]}."
-            if unknown and plan.intent in {"search", "market", "trends"}
+            f"I don't have data for **{unknown[0]}**."
+            if unknown and plan.intent in {"search", "market", "trends", "affordability"}
             else "Which city do you mean?"
         )
+        nearest = nearest_places(unknown[0]) if unknown else []
+        if nearest:
+            near = _join([f"**{place.label}** (about {miles:,} mi)" for place, miles in nearest])
+            example = f"homes in {nearest[0][0].city}"
+            return (
+                f"{lead} The nearest places I have data for are {near}.\n\n"
+                f"Next you can ask, for example: *{example}* or *how is the "
+                f"{nearest[0][0].city} market?*"
+            )
         example = {
             "search": "homes in Boise under 500k",
             "trends": "price trends in Denver over the last year",
@@ -215,6 +264,12 @@ def compose_missing(plan: Plan) -> str:
         return (
             f"{lead} I cover these {len(vocab.CITIES)} cities: {_city_list()}.\n\n"
             f"Try, for example: *{example}*"
+        )
+    if plan.missing == "income":
+        return (
+            "To say what you can afford I need your **income**, e.g. *I make $120k a year, what "
+            "can I afford in Boise?* Monthly debts, savings for a down payment, a rate and a term "
+            "are optional (I assume no debts, 20% down, the configured rate and 30 years)."
         )
     if plan.missing == "cities":
         return (
@@ -251,11 +306,13 @@ def compose_help(plan: Plan | None = None) -> str:
     if plan is not None and plan.intent == "unknown":
         lead = "I'm not sure how to help with that. Here's what I can do:"
     capabilities = (
-        "**find homes** by city or state, price, bedrooms, bathrooms, size, type and status",
+        "**find homes** in one or several cities or a state, by price, bedrooms, bathrooms, "
+        "size, type, zip code, year built, how recently listed and features (a garage, a yard)",
         "**listing details** by id",
         "**market analysis** of a city, **price trends** over a period, **comparisons** of "
         "2–5 cities",
-        "**mortgage estimates** (price, down payment, rate, term)",
+        "**mortgage estimates** (price, down payment, rate, term) and **what you can afford** "
+        "on an income",
         "**listing metrics** and **performance reports**, and **emailing a listing report**",
     )
     examples = "\n".join(f"- *{e}*" for e in EXAMPLES)
@@ -359,16 +416,17 @@ def compose_search(plan: Plan, result: dict[str, Any]) -> str:
         narrow = _narrow_hints(filters, listings)
         if narrow:
             advice.append(f"To narrow it down, add {_join(narrow, 'or')}.")
-        advice.append("Say *show me more* for the next ones.")
     else:
         widen = _widen_hints(filters)
         if widen:
             advice.append(f"To see more, try {_join(widen, 'or')}.")
-    advice.append(
-        f"Ask *tell me about {shown[0].get('listing_id', 'L100234')}* for details, or "
-        "*email these to you@example.com*."
+    more = ["say *show me more*"] if total > len(shown) + offset else []
+    next_line = _next(
+        *more,
+        f"ask *tell me about {shown[0].get('listing_id', 'L100234')}*",
+        "*email these to you@example.com*",
     )
-    return _with_notes(plan, f"{heading}\n\n{table}\n\n{' '.join(advice)}")
+    return _with_notes(plan, f"{heading}\n\n{table}\n\n{' '.join(advice)}{next_line}")
 
 
 def compose_listing(plan: Plan, listing: dict[str, Any]) -> str:
@@ -469,13 +527,27 @@ def compose_market(plan: Plan, market: dict[str, Any]) -> str:
             "months (under 4 favours sellers, over 6 favours buyers)."
         )
     city = market.get("city")
+    lead = (
+        f"**{place}**: the median asking price is **{money(market.get('median_price'))}** "
+        f"({money(market.get('price_per_sqft'))} per sq ft), "
+        f"{percent(market.get('price_change_12m_pct'), signed=True)} over 12 months, and "
+        f"competition is {market.get('competition_level', 'n/a')}."
+    )
+    if re.search(r"over ?priced|over ?valued|under ?valued|fairly priced|good deal", plan.text):
+        lead += (
+            " Whether that is *overpriced* is a judgement the data can't make, but these "
+            "figures (and a comparison with nearby cities) are what it rests on."
+        )
     body = (
-        f"**{place} housing market**\n\n"
+        f"{lead}\n\n"
         + "\n".join(f"- {f}" for f in figures)
         + "\n\n"
         + " ".join(meaning)
-        + f"\n\nNext: *price trends in {city} over the last 2 years* or *homes in {city} under "
-        f"{money(_round_price(market.get('median_price') or 500_000))}*."
+        + _next(
+            f"*price trends in {city} over the last 2 years*",
+            f"*homes in {city} under {money(_round_price(market.get('median_price') or 500_000))}*",
+            f"*compare {city} with another city*",
+        )
     )
     return _with_notes(plan, body)
 
@@ -556,16 +628,41 @@ def compose_compare(plan: Plan, comparison: dict[str, Any]) -> str:
     def best(key: str, pick: Callable[..., Any]) -> dict[str, Any]:
         return pick((m for m in markets if m.get(key) is not None), key=lambda m: m[key])
 
-    cheapest = best("median_price", min)
-    fastest = best("median_days_on_market", min)
-    growth = best("price_change_12m_pct", max)
-    summary = (
-        f"Most affordable: **{cheapest['city']}** (median {money(cheapest['median_price'])}). "
-        f"Fastest-selling: **{fastest['city']}** ({number(fastest['median_days_on_market'])} "
-        f"days on market). Strongest price growth: **{growth['city']}** "
-        f"({percent(growth['price_change_12m_pct'], signed=True)} over 12 months)."
+    def named(city: str | None, key: str, pick: Callable[..., Any]) -> dict[str, Any]:
+        return next((m for m in markets if m.get("city") == city), None) or best(key, pick)
+
+    cheapest = named(comparison.get("cheapest"), "median_price", min)
+    growth = named(comparison.get("fastest_growing"), "price_change_12m_pct", max)
+    competitive = next(
+        (m for m in markets if m.get("city") == comparison.get("most_competitive")), None
     )
-    return _with_notes(plan, f"{table}\n\n{summary}")
+    fastest = best("median_days_on_market", min)
+    leads = {
+        "cheapest": f"**{cheapest['city']}** is the cheapest of these markets: median "
+        f"{money(cheapest['median_price'])}.",
+        "fastest_growing": f"**{growth['city']}** is growing fastest: "
+        f"{percent(growth['price_change_12m_pct'], signed=True)} over 12 months.",
+        "most_competitive": f"**{(competitive or fastest)['city']}** is the most competitive: "
+        f"{(competitive or fastest).get('competition_level', 'n/a')} competition, "
+        f"{number((competitive or fastest).get('median_days_on_market'))} days on market.",
+    }
+    summary = (
+        f"Cheapest: **{cheapest['city']}** (median {money(cheapest['median_price'])}). "
+        f"Fastest growing: **{growth['city']}** "
+        f"({percent(growth['price_change_12m_pct'], signed=True)} over 12 months). "
+        f"Most competitive: **{(competitive or fastest)['city']}**. "
+        f"Fastest-selling: **{fastest['city']}** ({number(fastest['median_days_on_market'])} "
+        "days on market)."
+    )
+    lead = leads.get(plan.focus or "", summary)
+    body = f"{lead}\n\n{table}" + ("" if lead == summary else f"\n\n{summary}")
+    first = markets[0].get("city")
+    next_line = _next(
+        "ask *which of those is the cheapest?*",
+        f"*homes in {cheapest['city']}*",
+        f"*price trends in {first}*",
+    )
+    return _with_notes(plan, body + next_line)
 
 
 def compose_mortgage(plan: Plan, estimate: dict[str, Any]) -> str:
@@ -734,6 +831,101 @@ def compose_report(plan: Plan, sent: dict[str, Any]) -> str:
     return _with_notes(plan, body)
 
 
+def compose_affordability(plan: Plan, results: Sequence[Result]) -> str:
+    """The price range an income affords, the monthly budget and the rule, then (when a place
+    was named) how many homes there fit the budget, the top few of them."""
+    estimate = results[0]
+    if isinstance(estimate, str):
+        return _with_notes(plan, explain_error(plan.calls[0], estimate))
+    given = plan.finances
+    assumed = []
+    if "monthly_debts" not in given:
+        assumed.append("no other monthly debts")
+    if "down_payment" not in given and "down_payment_pct" not in given:
+        assumed.append("20% down")
+    if "annual_rate_pct" not in given:
+        assumed.append(f"{number(estimate.get('annual_rate_pct'))}% ({DEFAULT_RATE_NOTE})")
+    if "years" not in given:
+        assumed.append("a 30-year term")
+    if estimate.get("annual_income") is None:
+        lead = (
+            f"With {money(estimate.get('monthly_budget'))} a month for housing you can afford "
+            f"about **{money(estimate.get('min_price'))}** (up to "
+            f"**{money(estimate.get('max_price'))}**)."
+        )
+    else:
+        lead = (
+            f"On {money(estimate.get('annual_income'))} a year you can comfortably afford about "
+            f"**{money(estimate.get('min_price'))}**, and stretch to "
+            f"**{money(estimate.get('max_price'))}**."
+        )
+    details = [
+        f"Monthly housing budget: **{money(estimate.get('monthly_budget'))}** comfortable, "
+        f"{money(estimate.get('max_monthly_budget'))} at most (principal, interest, property "
+        f"tax and insurance at {number(estimate.get('tax_insurance_pct'))}% a year)",
+        f"Down payment: {money(estimate.get('down_payment'))}"
+        + (
+            f" ({number(estimate.get('down_payment_pct'))}%)"
+            if estimate.get("down_payment_pct") is not None
+            else ""
+        ),
+        f"Loan: {number(estimate.get('years'))} years at "
+        f"{number(estimate.get('annual_rate_pct'))}%",
+        f"Rule: {estimate.get('rule')}",
+    ]
+    body = lead + "\n\n" + "\n".join(f"- {d}" for d in details)
+    if assumed:
+        body += f"\n\n_Assumed: {', '.join(assumed)}._"
+    place = plan.places[0] if plan.places else None
+    search = results[1] if len(results) > 1 else None
+    if isinstance(search, dict):
+        listings = list(search.get("listings") or [])
+        found = int(search.get("total", 0))
+        filters = dict(search.get("filters") or {})
+        body += (
+            f"\n\nIn {_place_of(filters) or place} there are **{found:,}** "
+            f"{_types_of(filters, found != 1)} for sale up to {money(estimate.get('max_price'))}"
+        )
+        if listings:
+            rows = [
+                [money(i.get("price")), _rooms(i), _address(i), i.get("listing_id", "")]
+                for i in listings[:SHOWN_BY_DEFAULT]
+            ]
+            body += ", the priciest first:\n\n" + markdown_table(
+                ["Price", "Beds / baths", "Address", "ID"], rows, {0}
+            )
+        else:
+            body += "."
+    elif isinstance(search, str):
+        body += f"\n\n{explain_error(ToolCall('search_listings', {}), search)}"
+    city = place.split(",")[0] if place else "Boise"
+    body += _next(
+        f"*homes in {city} under {money(_round_price(estimate.get('min_price') or 300_000))}*",
+        "*what if I put $50k down?*",
+        f"*monthly payment on {money(_round_price(estimate.get('min_price') or 300_000))}*",
+    )
+    return _with_notes(plan, body)
+
+
+def compose_edge(plan: Plan) -> str:
+    """One short paragraph for what the assistant does not do: off-topic requests, and
+    questions the data cannot answer (schools, crime, predictions)."""
+    city = plan.places[0].split(",")[0] if plan.places else "Portland"
+    if plan.intent == "unanswerable" and plan.edge:
+        what, offer = plan.edge
+        return (
+            f"I can't tell you about **{what}**: my data has listings, sales and market figures, "
+            f"not that. What I can show you is {offer}."
+            + _next(f"*how is the {city} market?*", f"*homes in {city} under 600k*")
+        )
+    return (
+        "That's outside what I can help with: I'm a real-estate assistant. I can find homes, "
+        "look up listings, analyse and compare city markets, show price trends, and estimate "
+        "mortgages and what you can afford."
+        + _next(f"*homes in {city} under 600k*", f"*how is the {city} market?*")
+    )
+
+
 _WRITERS: dict[str, Callable[[Plan, dict[str, Any]], str]] = {
     "search": compose_search,
     "market": compose_market,
@@ -756,6 +948,10 @@ def compose_answer(plan: Plan, results: Sequence[Result], include_notice: bool =
 def _compose(plan: Plan, results: list[Result]) -> str:
     if plan.intent in {"greeting", "thanks"}:
         return compose_greeting(plan)
+    if plan.intent in {"off_topic", "unanswerable"}:
+        return compose_edge(plan)
+    if plan.intent == "affordability" and plan.calls and not plan.missing:
+        return compose_affordability(plan, results)
     if plan.intent in {"help", "unknown"}:
         return compose_help(plan)
     if plan.intent == "listing_details" and plan.calls:
@@ -764,6 +960,9 @@ def _compose(plan: Plan, results: list[Result]) -> str:
         result = results[0] if results else "no result"
         if isinstance(result, str):
             return explain_error(plan.calls[0], result)
+        if len(results) > 1 and isinstance(results[1], dict):  # the estimate at its price
+            lead = f"**{result.get('listing_id', '')}** is listed at {money(result.get('price'))}."
+            return f"{lead} {compose_mortgage(plan, results[1])}"
         return _compose_mortgage_price(plan, result)
     if plan.missing or not plan.calls:
         return compose_missing(plan)
@@ -777,13 +976,9 @@ def _compose(plan: Plan, results: list[Result]) -> str:
 
 
 def offline_notice() -> str:
-    """The sentence said once per conversation: which assistant this is, and how to get an LLM."""
-    return (
-        "_You're using the built-in **offline assistant**, which understands common real-estate "
-        "requests without a language model. To connect an LLM, set `OPENAI_API_KEY` (and "
-        "optionally `OPENAI_BASE_URL` and `LLM_MODEL`), or `OPENROUTER_API_KEY`, then restart "
-        "the app._"
-    )
+    """The line said once per conversation: which assistant this is (the page's mode badge and
+    the README say how to connect a model)."""
+    return "_Offline assistant (no language model connected; set `OPENAI_API_KEY` to use one)._"
 
 
 _PIECE_RE = re.compile(r"\S+\s*|\s+")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from app.agent.offline import vocabulary as vocab
@@ -24,8 +25,10 @@ from app.agent.offline.normalise import (
 )
 from app.agent.offline.places import (
     Place,
+    extract_place_elsewhere,
     extract_places,
     extract_unknown_place,
+    place_spans,
 )
 
 APPROXIMATE_SPREAD = 0.1
@@ -117,7 +120,8 @@ def _range_match(text: str) -> tuple[int, int, tuple[int, int]] | None:
         if not (match["bcur"] or match["bsuf"]) and high < _MIN_BARE_PRICE:
             continue
         low = _amount_value(match["anum"], match["asuf"])
-        if not match["asuf"] and match["bsuf"] and low * _amount_value("1", match["bsuf"]) <= high:
+        shared = not match["asuf"] and match["bsuf"] and low < _MIN_BARE_PRICE
+        if shared and low * _amount_value("1", match["bsuf"]) <= high:
             low *= _amount_value("1", match["bsuf"])  # "400-600k": the suffix is shared
         if low > high:
             continue
@@ -150,7 +154,18 @@ def extract_price_range(text: str, bare_is_max: bool = True) -> tuple[int | None
             low = low if low is not None else amount.value
         elif bare_is_max and high is None and low is None:
             high = amount.value
+    if low is None and high is None and (short := _SHORT_BUDGET_RE.search(text)):
+        high = int(short["n"]) * 1_000
     return low, high
+
+
+# "budget is 550", "under 350": a budget said in thousands without the k (3-4 digits after a
+# budget word, with no unit that would make it a size or a count).
+_SHORT_BUDGET_RE = re.compile(
+    r"\b(?:budget(?: is| of)?|under|below|up to|max|less than|no more than)\s+"
+    r"(?P<n>[1-9]\d{2,3})\b(?![.,]\d|\s*(?:sq|square|ft|feet|sf|bed|br|bd|bath|ba\b|k\b|%|"
+    r"days?|weeks?|months?|years?|mi\b|miles))"
+)
 
 
 _AT_LEAST = r"(?P<q>at least|min(?:imum)?(?: of)?|more than|over|no fewer than|no less than)?\s*"
@@ -443,7 +458,7 @@ _MORE_RE = re.compile(
     r"more of them|the rest|more (?:homes|houses|condos|options)|^more)\b"
 )
 _ANYWHERE_RE = re.compile(r"\b(?:anywhere|any city|all cities|everywhere|nationwide)\b")
-_ON_MARKET_RE = re.compile(r"\b(?:on|off) the market\b|\bdays on market\b")
+_ON_MARKET_RE = re.compile(r"\b(?:(?:on|off|hit|hits|to) the market|came on the market)\b")
 
 
 def detect_intents(text: str) -> list[str]:
@@ -465,6 +480,344 @@ def is_follow_up(text: str) -> bool:
     return bool(_FOLLOW_UP_RE.match(normalise(text)))
 
 
+# ---------------------------------------------------------------------------------------------
+# Bounds on rooms, zip codes, year built, listing age, description words, exclusions
+
+
+_AT_MOST = (
+    r"(?P<q>at most|up to|no more than|not more than|max(?:imum)?(?: of)?|under|fewer than|"
+    r"less than|below)\s*"
+)
+_COUNT_AFTER = _COUNT.replace("(?P<n>", "(?P<n2>")
+_MAX_BEDS_RE = re.compile(
+    rf"\b{_AT_MOST}{_COUNT}\s*-?\s*{_BED_WORD}|\b{_COUNT_AFTER}\s*-?\s*{_BED_WORD}\s*"
+    r"(?P<after>or (?:fewer|less)|max(?:imum)?|tops|at most)"
+)
+_MAX_BATHS_RE = re.compile(
+    rf"\b{_AT_MOST}{_COUNT}\s*-?\s*{_BATH_WORD}|\b{_COUNT_AFTER}\s*-?\s*{_BATH_WORD}\s*"
+    r"(?P<after>or (?:fewer|less)|max(?:imum)?|tops|at most)"
+)
+_ROOM_RANGE = r"(?:between\s+)?(?P<a>\d+|{n})\s*(?:-|to|or|and)\s*(?P<b>\d+|{n})[\s-]*{word}"
+_BEDS_RANGE_RE = re.compile(r"\b" + _ROOM_RANGE.format(n=NUMBER_WORD, word=_BED_WORD))
+_BATHS_RANGE_RE = re.compile(r"\b" + _ROOM_RANGE.format(n=NUMBER_WORD, word=_BATH_WORD))
+_EXACT_BEDS_RE = re.compile(rf"\bexactly\s+{_COUNT}\s*-?\s*{_BED_WORD}")
+_STRICT_MAX = {"under", "fewer than", "less than", "below"}
+
+
+def room_bounds(text: str, kind: str) -> tuple[float | None, float | None, list[tuple[int, int]]]:
+    """(min, max, spans) of bedrooms or bathrooms: "2-3 beds", "at most 3 bedrooms", "3 bedrooms
+    or fewer", "exactly 2 bedrooms", "3+ beds", "at least 2 baths"."""
+    ranged = (_BEDS_RANGE_RE if kind == "beds" else _BATHS_RANGE_RE).search(text)
+    if ranged:
+        low, high = parse_count(ranged["a"]), parse_count(ranged["b"])
+        if low is not None and high is not None and low <= high:
+            return low, high, [ranged.span()]
+    if kind == "beds" and (exact := _EXACT_BEDS_RE.search(text)):
+        count = parse_count(exact["n"])
+        return count, count, [exact.span()]
+    at_least = _BEDS_RE if kind == "beds" else _BATHS_RE
+    most = (_MAX_BEDS_RE if kind == "beds" else _MAX_BATHS_RE).search(text)
+    if most:
+        token = most["n"] or most["n2"]
+        count = parse_count(token)
+        high = float(token) if count is None else count
+        if most["q"] in _STRICT_MAX and float(high).is_integer():
+            high = max(0, int(high) - 1)  # "under 4 bedrooms" is 3 at most
+        low = at_least.search(mask(text, [most.span()]))
+        if low and (low_count := _room_count(low)) is not None:
+            return low_count, high, [most.span(), low.span()]
+        return None, high, [most.span()]
+    match = at_least.search(text)
+    if match and (count := _room_count(match)) is not None:
+        return count, None, [match.span()]
+    return None, None, []
+
+
+_ZIP_RE = re.compile(r"(?<![\w$.,])(?P<zip>\d{5})(?![\w,.]*\d|\s*(?:k\b|sq|square|\$|dollars))")
+_ZIP_CUE_RE = re.compile(r"\bzip|\bpostcode|\bpostal code")
+_ZIP_BEFORE_WORDS = re.compile(r"(?:\bin|\bnear|\baround|\bor|\band|,)\s*$")
+
+
+def extract_zip_codes(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Five-digit ZIP codes: "in 97201", "zip 98033 or 98034"; a bare 5-digit number is a zip
+    only after "in"/"near" or when the message speaks of zip codes (else it may be a price)."""
+    cue = bool(_ZIP_CUE_RE.search(text))
+    zips: list[str] = []
+    spans = []
+    for match in _ZIP_RE.finditer(text):
+        before = text[max(0, match.start() - 12) : match.start()]
+        if cue or (
+            _ZIP_BEFORE_WORDS.search(before)
+            and (zips or re.search(r"(?:in|near|around)\s*$", before))
+        ):
+            if match["zip"] not in zips:
+                zips.append(match["zip"])
+            spans.append(match.span())
+    return zips, spans
+
+
+_Y = r"(?:18|19|20)\d\d"  # a year; each pattern below names its own groups
+_BUILT = r"\b(?:built|constructed)"
+_YEAR_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"{_BUILT} (?:between|from) (?P<a>{_Y}) (?:and|to|-) (?P<b>{_Y})"), "range"),
+    (
+        re.compile(rf"{_BUILT} in the (?P<y>{_Y})s|\b(?P<y2>{_Y})s (?:homes?|houses?|builds?)"),
+        "decade",
+    ),
+    (re.compile(rf"{_BUILT} (?:after|post) (?P<y>{_Y})|\bnewer than (?P<y2>{_Y})"), "after"),
+    (
+        re.compile(
+            rf"{_BUILT} (?:since|in or after|from) (?P<y>{_Y})|\b(?P<y2>{_Y}) or (?:newer|later)"
+        ),
+        "since",
+    ),
+    (
+        re.compile(rf"{_BUILT} (?:before|prior to|pre) (?P<y>{_Y})|\bolder than (?P<y2>{_Y})"),
+        "before",
+    ),
+    (re.compile(rf"{_BUILT} in (?P<y>{_Y})"), "in"),
+    (
+        re.compile(
+            r"\bnew(?:ly built| construction|er homes?| builds?)|\bbrand[- ]new (?:homes?|houses?)"
+            rf"|{_BUILT} in the (?:last|past) (?P<n>\d+|{NUMBER_WORD}) years"
+        ),
+        "recent",
+    ),
+)
+RECENT_BUILD_YEARS = 5
+
+
+def extract_year_built(
+    text: str, this_year: int
+) -> tuple[int | None, int | None, list[tuple[int, int]]]:
+    """(min_year_built, max_year_built, spans): "built after 2010" -> 2011, "built since 2010"
+    -> 2010, "built before 1950" -> max 1949, "built in the 1990s", "new construction" (the
+    last five years)."""
+    for pattern, kind in _YEAR_PATTERNS:
+        match = pattern.search(text)
+        if not match:
+            continue
+        groups = match.groupdict()
+        year = next((int(groups[k]) for k in ("y", "y2") if groups.get(k)), None)
+        span = [match.span()]
+        if kind == "range":
+            return int(match["a"]), int(match["b"]), span
+        if kind == "decade" and year:
+            return year, year + 9, span
+        if kind == "after" and year:
+            return year + 1, None, span
+        if kind == "since" and year:
+            return year, None, span
+        if kind == "before" and year:
+            return None, year - 1, span
+        if kind == "in" and year:
+            return year, year, span
+        if kind == "recent":
+            years = parse_count(groups["n"]) if groups.get("n") else RECENT_BUILD_YEARS
+            return this_year - (years or RECENT_BUILD_YEARS), None, span
+    return None, None, []
+
+
+_LISTED_RE = re.compile(
+    r"\b(?:listed|posted|new(?: listings?)?|added|came on(?: the market)?|hit the market"
+    r"|on the market)"
+    r"\s+(?:[a-z]+\s+){0,3}?(?:in\s+|within\s+|during\s+|over\s+)?(?:the\s+)?"
+    r"(?:last|past|previous)\s+"
+    rf"(?P<n>\d+|{NUMBER_WORD}|a|one)?\s*(?P<unit>days?|weeks?|months?)\b"
+    r"|\b(?:listed|posted|new|added)\s+(?P<this>today|yesterday|this week|this month)\b"
+)
+_UNIT_DAYS = {"d": 1, "w": 7, "m": 30}
+_THIS_DAYS = {"today": 0, "yesterday": 1, "this week": 7, "this month": 30}
+
+
+def extract_listed_within(text: str) -> tuple[int | None, list[tuple[int, int]]]:
+    """Days since listing: "listed in the last 7 days" -> 7, "new this week" -> 7,
+    "listed in the past 2 weeks" -> 14, "posted in the last month" -> 30."""
+    match = _LISTED_RE.search(text)
+    if not match:
+        return None, []
+    if match["this"]:
+        return _THIS_DAYS[match["this"]], [match.span()]
+    count = parse_count(match["n"]) if match["n"] else 1
+    return (count or 1) * _UNIT_DAYS[match["unit"][0]], [match.span()]
+
+
+_KEYWORD_RES = tuple(
+    (re.compile(rf"\b(?:{pattern})\b"), word) for pattern, word in vocab.FEATURE_KEYWORDS
+)
+
+
+def extract_keywords(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Features to find in descriptions: "a yard for my dog" -> yard, "with a garage" -> garage."""
+    words: list[str] = []
+    spans = []
+    for pattern, word in _KEYWORD_RES:
+        for match in pattern.finditer(text):
+            spans.append(match.span())
+            if word not in words:
+                words.append(word)
+    return words, spans
+
+
+_TYPE_WORDS = alternation(p for _, patterns in vocab.PROPERTY_TYPES for p in patterns)
+_EXCLUDED_RE = re.compile(
+    rf"\b(?:{alternation(vocab.EXCLUSION_WORDS)})\s+(?:an?\s+|any\s+|more\s+)?"
+    rf"(?P<types>(?:{_TYPE_WORDS})(?:\s*(?:,|or|and|nor)\s*(?:an?\s+)?(?:{_TYPE_WORDS}))*)\b"
+)
+
+
+def extract_exclusions(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Property types to leave out: "not a condo", "no townhouses or condos", "except land"."""
+    excluded: list[str] = []
+    spans = []
+    for match in _EXCLUDED_RE.finditer(text):
+        spans.append(match.span())
+        for kind in table_matches(match["types"], vocab.PROPERTY_TYPES):
+            if kind not in excluded:
+                excluded.append(kind)
+    return excluded, spans
+
+
+# ---------------------------------------------------------------------------------------------
+# Income, debts and savings (affordability)
+
+
+_PER_MONTH = r"\s*(?:a|per|/|each)\s*(?:month|mo)\b|\s*monthly\b"
+_INCOME_RE = re.compile(
+    r"(?:\b(?:i|we|my (?:wife|husband|partner) and i|household) "
+    r"(?:make|makes|earn|earns|bring in|gross)"
+    r"|\bincome(?: is| of)?|\bsalary(?: is| of)?|\bearning|\bpaid)\s*(?:about |around |roughly )?"
+    + LOOSE_AMOUNT.format(n="a")
+    + rf"(?P<monthly>{_PER_MONTH})?"
+    r"|"
+    + LOOSE_AMOUNT.format(n="b")
+    + rf"(?P<monthly2>{_PER_MONTH})?\s*(?:a year |per year |annual )?"
+    r"(?:salary|income|household income)\b",
+    re.IGNORECASE,
+)
+_BUDGET_RE = re.compile(
+    r"(?:can (?:afford|pay|spend|do|handle)|budget(?: is| of)?|max(?:imum)? (?:payment|budget)"
+    r"|payment of|comfortable (?:paying|with)|want to (?:pay|spend))\s*(?:about |around |up to )?"
+    + LOOSE_AMOUNT.format(n="a")
+    + rf"(?:{_PER_MONTH})",
+    re.IGNORECASE,
+)
+_SECOND_INCOME_RE = re.compile(
+    r"\s*(?:and|\+|plus|&)\s*" + LOOSE_AMOUNT.format(n="a") + r"(?!\s*(?:in|of|for)?\s*"
+    r"(?:monthly\s+)?(?:debts?|car|student|loan|credit|saved|savings|down))",
+    re.IGNORECASE,
+)
+_DEBTS_RE = re.compile(
+    r"(?:debts?|car (?:payment|loan)s?|student loans?|loan payments?|credit cards?|payments?)"
+    r"\s*(?:of|are|is|=|:|about|around|total(?:ing)?)?\s*"
+    + LOOSE_AMOUNT.format(n="a")
+    + r"|"
+    + LOOSE_AMOUNT.format(n="b")
+    + rf"(?:{_PER_MONTH})?\s*(?:in|of|for)?\s*(?:monthly\s+)?"
+    r"(?:debts?|car (?:payment|loan)s?|student loans?|loan payments?|credit card)",
+    re.IGNORECASE,
+)
+_SAVINGS_RE = re.compile(
+    LOOSE_AMOUNT.format(n="a")
+    + r"\s*(?:saved|in savings|(?:saved )?for (?:a|the) down ?payment|down\b)"
+    r"|(?:saved|savings(?: of)?|down ?payment of|put down)\s*(?:up\s+)?"
+    + LOOSE_AMOUNT.format(n="b"),
+    re.IGNORECASE,
+)
+
+
+def _amount_of(match: re.Match[str], prefix: str) -> float | None:
+    number = match[f"{prefix}num"]
+    if number is None:
+        return None
+    value = _amount_value(number, match[f"{prefix}suf"])
+    return value if value >= 100 else None
+
+
+def extract_finances(text: str) -> dict[str, float]:
+    """The buyer's money for an affordability estimate: `annual_income` ("I make $120k",
+    "income of 9k a month" -> 108000; "85k and 70k" add up), `monthly_budget` ("I can pay
+    $3,000 a month"), `monthly_debts` ("$400 car payment"), `down_payment` ("$60k saved"),
+    plus rate and term read as for a mortgage."""
+    found: dict[str, float] = {}
+    spans: list[tuple[int, int]] = []
+    income = _INCOME_RE.search(text)
+    if income:
+        prefix = "a" if income["anum"] else "b"
+        value = _amount_of(income, prefix)
+        if value:
+            monthly = income["monthly"] or income["monthly2"]
+            found["annual_income"] = round(value * 12 if monthly else value)
+            spans.append(income.span())
+            second = _SECOND_INCOME_RE.match(text, income.end())  # "we make 85k and 70k"
+            if second and (more := _amount_of(second, "a")):
+                found["annual_income"] += round(more * 12 if monthly else more)
+                spans.append(second.span())
+    budget = _BUDGET_RE.search(mask(text, spans))
+    if budget and (value := _amount_of(budget, "a")):
+        found["monthly_budget"] = round(value)  # "I can pay about $3,000 a month"
+        spans.append(budget.span())
+    rest = mask(text, spans)
+    debts = _DEBTS_RE.search(rest)
+    if debts:
+        value = _amount_of(debts, "a" if debts["anum"] else "b")
+        if value:
+            found["monthly_debts"] = round(value)
+            spans.append(debts.span())
+    rest = mask(text, spans)
+    savings = _SAVINGS_RE.search(rest)
+    if savings:
+        value = _amount_of(savings, "a" if savings["anum"] else "b")
+        if value:
+            found["down_payment"] = round(value)
+            spans.append(savings.span())
+    terms = extract_mortgage_terms(mask(text, spans))
+    for key in ("annual_rate_pct", "years", "down_payment_pct"):
+        if key in terms and not (key == "down_payment_pct" and "down_payment" in found):
+            found[key] = terms[key]
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Edges: off-topic requests and questions the data cannot answer
+
+
+_OFF_TOPIC_RE = re.compile(rf"\b(?:{alternation(vocab.OFF_TOPIC)})\b")
+_UNANSWERABLE_RES = tuple(
+    (re.compile(rf"\b(?:{pattern})\b"), label, offer)
+    for pattern, label, offer in vocab.UNANSWERABLE
+)
+_FOCUS_RES = tuple(
+    (re.compile(rf"\b(?:{alternation(patterns)})\b"), key) for key, patterns in vocab.COMPARE_FOCUS
+)
+
+
+def extract_off_topic(text: str) -> bool:
+    """Whether the message asks about something other than homes ("weather in Seattle?")."""
+    return bool(_OFF_TOPIC_RE.search(text))
+
+
+def extract_unanswerable(text: str) -> tuple[str, str] | None:
+    """(what, what to offer instead) for a question the data cannot answer (schools, crime,
+    predictions of rates or prices), else None."""
+    for pattern, label, offer in _UNANSWERABLE_RES:
+        if pattern.search(text):
+            return label, offer
+    return None
+
+
+def extract_focus(text: str) -> str | None:
+    """Which market a comparison question is after: cheapest, fastest growing, most competitive."""
+    for pattern, key in _FOCUS_RES:
+        if pattern.search(text):
+            return key
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# One message, understood
+
+
 @dataclass(slots=True)
 class Understood:
     """Everything extracted from one message, before deciding what to do with it."""
@@ -478,43 +831,74 @@ class Understood:
     property_types: list[str]
     months: int | None
     mortgage: dict[str, float]
+    finances: dict[str, float]
     unsupported: list[str]
     intents: list[str]
     follow_up: bool
     more: bool
     anywhere: bool
     there: bool
+    off_topic: bool
+    unanswerable: tuple[str, str] | None
+    focus: str | None
 
 
-def search_filters(text: str) -> tuple[dict[str, Any], list[str]]:
+def search_filters(text: str, this_year: int) -> tuple[dict[str, Any], list[str]]:
     """The non-place search filters of a message, and every property type it names."""
     spans = [m.span() for m in ID_RE.finditer(text)] + [m.span() for m in EMAIL_RE.finditer(text)]
-    text = mask(text, spans)
+    text = mask(text, spans + place_spans(text))
     filters: dict[str, Any] = {}
+    zips, zip_spans = extract_zip_codes(text)
+    min_year, max_year, year_spans = extract_year_built(text, this_year)
+    within, listed_spans = extract_listed_within(text)
+    text = mask(text, zip_spans + year_spans + listed_spans)
     min_sqft, max_sqft, sqft_spans = _sqft_match(text)
     text = mask(text, sqft_spans)
-    beds = _BEDS_RE.search(text)
-    baths = _BATHS_RE.search(text)
-    room_spans = [m.span() for m in (beds, baths) if m]
-    if beds and (count := _room_count(beds)) is not None:
-        filters["min_bedrooms"] = int(count)
-    if baths and (count := _room_count(baths)) is not None:
-        filters["min_bathrooms"] = as_number(count)
-    text = mask(text, room_spans)
+    min_beds, max_beds, bed_spans = room_bounds(text, "beds")
+    if max_beds is None and min_beds is None and re.search(r"\bstudios?\b", text):
+        max_beds = 0  # a studio has no separate bedroom
+    text = mask(text, bed_spans)
+    min_baths, max_baths, bath_spans = room_bounds(text, "baths")
+    text = mask(text, bath_spans)
+    for key, value in (
+        ("min_bedrooms", min_beds),
+        ("max_bedrooms", max_beds),
+        ("min_bathrooms", min_baths),
+        ("max_bathrooms", max_baths),
+    ):
+        if value is not None:
+            filters[key] = int(value) if "bedrooms" in key else as_number(value)
     min_price, max_price = extract_price_range(text)
     if min_price is not None:
         filters["min_price"] = min_price
     if max_price is not None:
         filters["max_price"] = max_price
-    types = extract_property_types(text)
-    if types:
+    excluded, excluded_spans = extract_exclusions(text)
+    text = mask(text, excluded_spans)
+    keywords, keyword_spans = extract_keywords(text)
+    types = extract_property_types(mask(text, keyword_spans))
+    if len(types) == 1:
         filters["property_type"] = types[0]
+    elif types:
+        filters["property_types"] = types
+    if excluded:
+        filters["exclude_types"] = excluded
     if status := extract_status(text):
         filters["status"] = status
     if min_sqft is not None:
         filters["min_sqft"] = min_sqft
     if max_sqft is not None:
         filters["max_sqft"] = max_sqft
+    if zips:
+        filters["zip_codes"] = zips
+    if min_year is not None:
+        filters["min_year_built"] = min_year
+    if max_year is not None:
+        filters["max_year_built"] = max_year
+    if within is not None:
+        filters["listed_within_days"] = within
+    if keywords:
+        filters["keywords"] = keywords
     if sort := extract_sort(text):
         filters["sort"] = sort
     if limit := extract_limit(text):
@@ -522,23 +906,28 @@ def search_filters(text: str) -> tuple[dict[str, Any], list[str]]:
     return filters, types
 
 
-def understand(message: str) -> Understood:
+def understand(message: str, this_year: int | None = None) -> Understood:
+    """Run every extractor over one message."""
     text = normalise(message)
-    filters, types = search_filters(text)
+    filters, types = search_filters(text, this_year or date.today().year)
     return Understood(
         text=text,
         places=extract_places(message),
-        unknown_place=extract_unknown_place(message),
+        unknown_place=extract_place_elsewhere(message) or extract_unknown_place(message),
         ids=extract_listing_ids(message),
         email=extract_email(message),
         filters=filters,
         property_types=types,
         months=extract_months(text),
         mortgage=extract_mortgage_terms(text),
+        finances=extract_finances(text),
         unsupported=extract_unsupported(text),
         intents=detect_intents(text),
         follow_up=is_follow_up(text),
         more=bool(_MORE_RE.search(text)),
         anywhere=bool(_ANYWHERE_RE.search(text)),
         there=bool(_THERE_RE.search(text)),
+        off_topic=extract_off_topic(text),
+        unanswerable=extract_unanswerable(text),
+        focus=extract_focus(text),
     )

@@ -35,13 +35,19 @@ def alternation(patterns: Iterable[str]) -> str:
 
 
 def table_matches(text: str, table: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
-    """The keys of `table` whose patterns occur in `text`, in order of first occurrence."""
-    found: list[tuple[int, int, str]] = []
+    """The keys of `table` whose patterns occur in `text`, in order of first occurrence.
+
+    Where matches overlap, the longer one wins: "row houses" is a townhouse, not also a house.
+    """
+    matches: list[tuple[int, int, str]] = []
     for key, patterns in table:
-        match = re.search(rf"\b(?:{alternation(patterns)})\b", text)
-        if match:
-            found.append((match.start(), -len(match.group()), key))
-    return [key for _, _, key in sorted(found)]
+        for match in re.finditer(rf"\b(?:{alternation(patterns)})\b", text):
+            matches.append((match.start(), match.end(), key))
+    kept: list[tuple[int, int, str]] = []
+    for start, end, key in sorted(matches, key=lambda m: (m[0] - m[1], m[0])):
+        if all(end <= s or start >= e for s, e, _ in kept):
+            kept.append((start, end, key))
+    return list(dict.fromkeys(key for _, _, key in sorted(kept)))
 
 
 NUMBER_WORD = alternation(

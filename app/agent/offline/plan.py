@@ -17,6 +17,7 @@ from app.agent.offline.extract import Understood, understand
 from app.agent.offline.intent import inherited_intent, own_intent
 from app.agent.offline.places import Place
 from app.agent.offline.state import (
+    PLACE_KEYS,
     SEARCH_KEYS,
     Memory,
     ids_in_history,
@@ -32,7 +33,18 @@ MAX_COMPARE = 5
 MAX_REPORT_IDS = 20
 MAX_METRIC_IDS = 50
 MAX_DETAIL_CALLS = 5
+MAX_SEARCH_CITIES = 10
+SHOWN_BY_DEFAULT = 5  # listings an answer shows; "show me more" pages on by as many
 MORTGAGE_KEYS = ("price", "down_payment_pct", "annual_rate_pct", "years")
+AFFORDABILITY_KEYS = (
+    "annual_income",
+    "monthly_budget",
+    "monthly_debts",
+    "down_payment",
+    "down_payment_pct",
+    "annual_rate_pct",
+    "years",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +65,10 @@ class Plan:
     `assumptions` are short phrases the answer must state (values taken from earlier in the
     conversation or defaulted); `not_understood` names parts of the request that were ignored;
     `missing` says what must be asked for when no call could be made ("price", "city",
-    "listing_ids", "email").
+    "listing_ids", "email", "income"). `then_search` are search filters to run once the first
+    calls answered (an affordability estimate, then homes in that budget: the price comes from
+    the estimate); `focus` what a comparison is asked for ("cheapest"); `edge` what an
+    unanswerable question asked and what to offer instead.
     """
 
     intent: str
@@ -68,6 +83,11 @@ class Plan:
     not_understood: list[str] = field(default_factory=list)
     missing: str | None = None
     follow_up: bool = False
+    finances: dict[str, float] = field(default_factory=dict)
+    then_search: dict[str, Any] | None = None
+    focus: str | None = None
+    edge: tuple[str, str] | None = None
+    text: str = ""
 
 
 def plan_reply(message: str, history: list[dict[str, str]]) -> Plan:
@@ -121,11 +141,15 @@ def _plan(seen: Understood, memory: Memory, history: Sequence[dict[str, str]]) -
         "market": _plan_market,
         "details": _plan_details,
         "search": _plan_search,
+        "affordability": _plan_affordability,
+        "off_topic": _plan_edge,
+        "unanswerable": _plan_edge,
     }
     if intent is None:
         return Plan(intent="unknown", not_understood=[seen.text] if seen.text else [])
     plan = builders[intent](intent, seen, memory, history, follow_up)
     plan.follow_up = follow_up
+    plan.text = seen.text
     return plan
 
 
@@ -147,19 +171,14 @@ def _plan_search(
     new = dict(seen.filters)
     assumptions: list[str] = []
     not_understood = [f"filtering by {label}" for label in seen.unsupported]
-    if len(seen.property_types) > 1:
-        not_understood.append(
-            "more than one property type at a time (searched "
-            f"{vocab.PROPERTY_TYPE_LABELS[seen.property_types[0]][1]} only)"
-        )
+    if seen.unanswerable:
+        not_understood.append(f"{seen.unanswerable[0]} (not in the data)")
     places = seen.places
-    if len(places) > 1:
-        not_understood.append(
-            f"several places at once (searched {places[0].label} only; "
-            "ask about the others one by one, or compare their markets)"
-        )
-    if places:
-        new.update(place_filters(places[0]))
+    cities = [p for p in places if p.city]
+    if len(cities) > 1:
+        new["cities"] = [p.label for p in cities[:MAX_SEARCH_CITIES]]
+    elif places:
+        new.update(place_filters(cities[0] if cities else places[0]))
     elif seen.unknown_place:
         return Plan(
             intent="search",
@@ -171,10 +190,10 @@ def _plan_search(
     if builds_on:
         filters = merge_filters(memory.filters, new)
         if seen.anywhere:
-            filters.pop("city", None)
-            filters.pop("state", None)
+            for key in PLACE_KEYS:
+                filters.pop(key, None)
         if seen.more and not new.get("limit"):
-            step = memory.filters.get("limit", 10)
+            step = memory.filters.get("limit", SHOWN_BY_DEFAULT)
             filters["offset"] = memory.filters.get("offset", 0) + step
             filters["limit"] = step
         kept = [k for k in memory.filters if k in filters and k not in new and k != "offset"]
@@ -190,6 +209,7 @@ def _plan_search(
         intent="search",
         calls=[ToolCall("search_listings", filters)],
         filters=filters,
+        places=list(filters.get("cities", [])),
         assumptions=assumptions,
         not_understood=not_understood,
         follow_up=follow_up,
@@ -257,7 +277,10 @@ def _plan_compare(
 ) -> Plan:
     assumptions: list[str] = []
     cities = [p for p in seen.places if p.city]
-    if memory.intent == "compare" and memory.places and (follow_up or len(cities) < 2):
+    if seen.focus and not cities and len(memory.places) >= 2:
+        cities = list(memory.places)  # "which of those is the cheapest?"
+        assumptions.append("the markets you were comparing")
+    elif memory.intent == "compare" and memory.places and (follow_up or len(cities) < 2):
         cities = memory.places + [p for p in cities if p not in memory.places]
         if seen.places:
             assumptions.append("added to the markets you were comparing")
@@ -281,6 +304,7 @@ def _plan_compare(
         intent="compare",
         calls=[ToolCall("compare_markets", {"cities": labels})],
         places=labels,
+        focus=seen.focus,
         assumptions=assumptions,
         not_understood=not_understood,
     )
@@ -416,3 +440,73 @@ def _plan_details(
         assumptions=assumptions,
         not_understood=not_understood,
     )
+
+
+def _plan_affordability(
+    intent: str,
+    seen: Understood,
+    memory: Memory,
+    history: Sequence[dict[str, str]],
+    follow_up: bool,
+) -> Plan:
+    """An affordability estimate from the buyer's income (and debts, savings, rate, term), then
+    homes within it when a place is named or was the subject before."""
+    finances = dict(seen.finances)
+    assumptions: list[str] = []
+    if memory.intent == "affordability" and memory.finances:
+        if any(key not in finances for key in memory.finances):
+            assumptions.append("kept the other figures from your last estimate")
+        finances = {**memory.finances, **finances}
+    if "down_payment_pct" in seen.mortgage and "down_payment" not in seen.finances:
+        finances.pop("down_payment", None)
+        finances["down_payment_pct"] = seen.mortgage["down_payment_pct"]
+    finances = {key: finances[key] for key in AFFORDABILITY_KEYS if key in finances}
+    if "annual_income" not in finances and "monthly_budget" not in finances:
+        return Plan(intent=intent, finances=finances, missing="income")
+    cities = [p for p in seen.places if p.city] or [p for p in seen.places]
+    place = cities[0] if cities else None
+    if place is None and memory.place and (follow_up or seen.there):
+        place = memory.place
+        assumptions.append(f"{place.label} from earlier in the conversation")
+    then_search = None
+    if place is not None:
+        extra = {k: v for k, v in seen.filters.items() if k not in {"min_price", "max_price"}}
+        then_search = {**place_filters(place), **extra, "sort": "price_desc"}
+    not_understood = [seen.unknown_place] if seen.unknown_place and place is None else []
+    return Plan(
+        intent=intent,
+        calls=[ToolCall("estimate_affordability", dict(finances))],
+        finances=finances,
+        places=[place.label] if place else [],
+        then_search=then_search,
+        assumptions=assumptions,
+        not_understood=not_understood,
+    )
+
+
+def _plan_edge(
+    intent: str,
+    seen: Understood,
+    memory: Memory,
+    history: Sequence[dict[str, str]],
+    follow_up: bool,
+) -> Plan:
+    """Off-topic and unanswerable questions: no tool call; the answer says what it can do."""
+    places = [p.label for p in seen.places if p.city]
+    return Plan(intent=intent, places=places, edge=seen.unanswerable)
+
+
+def follow_on_calls(plan: Plan, results: Sequence[Any]) -> list[ToolCall]:
+    """The calls of a plan's second round, from its first round's results: homes priced up to
+    the stretch budget of an affordability estimate; the mortgage of a listing whose price the
+    conversation did not give (its price from `get_listing`)."""
+    if not results or not isinstance(results[0], dict):
+        return []
+    if plan.intent == "mortgage" and plan.missing == "price" and results[0].get("price"):
+        return [ToolCall("estimate_mortgage", {**plan.mortgage, "price": results[0]["price"]})]
+    if plan.then_search is None:
+        return []
+    ceiling = results[0].get("max_price")
+    if not ceiling:
+        return []
+    return [ToolCall("search_listings", {**plan.then_search, "max_price": ceiling})]

@@ -1,8 +1,11 @@
 """The offline assistant as a provider behind the same loop as an LLM.
 
 Step one reads the conversation and asks for tool calls, exactly as a model would; the loop
-runs them through the same MCP client with the same tokens and `tool` events. Step two reads
-the tool results from the `role: "tool"` messages and streams an answer written from them.
+runs them through the same MCP client with the same tokens and `tool` events. A plan may need
+a second round built from the first one's results (homes within an affordability estimate).
+The last step reads the tool results from the `role: "tool"` messages and streams an answer
+written from them, a few words every `OFFLINE_PACE_MS` (CONTRACT.md 6.5), so that it reads as
+it arrives; the pause is a gevent sleep, which never holds the worker.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+
+import gevent
 
 from app.agent.events import ToolCallRequest
 
@@ -46,27 +51,47 @@ def _tool_results(after: list[dict[str, Any]]) -> list[dict[str, Any] | str]:
     return results
 
 
+def _rounds(after: list[dict[str, Any]]) -> int:
+    """How many rounds of tool calls this reply has made so far."""
+    return sum(1 for m in after if m["role"] == "assistant" and m.get("tool_calls"))
+
+
+def _requests(calls: list[Any], round_number: int) -> Iterator[ToolCallRequest]:
+    for index, call in enumerate(calls, start=1):
+        yield ToolCallRequest(
+            call_id=f"offline_{round_number}_{index}" if round_number > 1 else f"offline_{index}",
+            name=call.name,
+            arguments=call.arguments,
+            raw_arguments=json.dumps(call.arguments),
+        )
+
+
 class OfflineProvider:
     label = LABEL
+
+    def __init__(self, pace_ms: int = 15) -> None:
+        self.pace = max(0, pace_ms) / 1000
 
     def step(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> Iterator[str | ToolCallRequest]:
         from app.agent.offline.compose import chunk_text, compose_answer, offline_notice
-        from app.agent.offline.plan import plan_reply
+        from app.agent.offline.plan import follow_on_calls, plan_reply
 
         message, history, after = _split(messages)
         plan = plan_reply(message, history)
-        if plan.calls and not after:
-            for index, call in enumerate(plan.calls, start=1):
-                yield ToolCallRequest(
-                    call_id=f"offline_{index}",
-                    name=call.name,
-                    arguments=call.arguments,
-                    raw_arguments=json.dumps(call.arguments),
-                )
+        rounds = _rounds(after)
+        if plan.calls and rounds == 0:
+            yield from _requests(plan.calls, 1)
             return
-        answer = compose_answer(plan, _tool_results(after))
+        results = _tool_results(after)
+        if rounds == 1 and tools and (more := follow_on_calls(plan, results)):
+            yield from _requests(more, 2)
+            return
+        answer = compose_answer(plan, results)
         if not any(turn["role"] == "assistant" for turn in history):
             answer = f"{offline_notice()}\n\n{answer}"  # once per conversation: its first reply
-        yield from chunk_text(answer)
+        for index, piece in enumerate(chunk_text(answer)):
+            if index and self.pace:
+                gevent.sleep(self.pace)
+            yield piece

@@ -99,18 +99,30 @@ def referenced_ids(text: str, history: Sequence[dict[str, str]]) -> tuple[list[s
 SEARCH_KEYS = (
     "city",
     "state",
+    "cities",
     "min_price",
     "max_price",
     "min_bedrooms",
+    "max_bedrooms",
     "min_bathrooms",
+    "max_bathrooms",
     "property_type",
+    "property_types",
+    "exclude_types",
     "status",
     "min_sqft",
     "max_sqft",
+    "zip_codes",
+    "min_year_built",
+    "max_year_built",
+    "listed_within_days",
+    "keywords",
     "sort",
     "limit",
     "offset",
 )
+PLACE_KEYS = ("city", "state", "cities", "zip_codes")
+TYPE_KEYS = ("property_type", "property_types")
 
 
 def place_filters(place: Place) -> dict[str, str]:
@@ -124,9 +136,12 @@ def merge_filters(earlier: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
     bound keeps the other old bound only when the two still make a range.
     """
     merged = dict(earlier)
-    if "city" in new or "state" in new:
-        merged.pop("city", None)
-        merged.pop("state", None)
+    if any(key in new for key in PLACE_KEYS):
+        for key in PLACE_KEYS:
+            merged.pop(key, None)
+    if any(key in new for key in TYPE_KEYS):
+        for key in (*TYPE_KEYS, "exclude_types"):
+            merged.pop(key, None)
     if ("min_price" in new) != ("max_price" in new):
         low = new.get("min_price", merged.get("min_price"))
         high = new.get("max_price", merged.get("max_price"))
@@ -147,10 +162,11 @@ class Memory:
     places: list[Place] = field(default_factory=list)
     months: int | None = None
     mortgage: dict[str, float] = field(default_factory=dict)
+    finances: dict[str, float] = field(default_factory=dict)
 
 
 def remember(memory: Memory, plan: Plan, places: list[Place]) -> Memory:
-    if plan.intent in {"greeting", "thanks", "help", "unknown"}:
+    if plan.intent in {"greeting", "thanks", "help", "unknown", "off_topic", "unanswerable"}:
         return memory
     updated = replace(memory, intent=plan.intent)
     if plan.intent == "search" and plan.calls:
@@ -165,4 +181,10 @@ def remember(memory: Memory, plan: Plan, places: list[Place]) -> Memory:
         updated.months = plan.months
     if plan.intent == "mortgage":
         updated.mortgage = dict(plan.mortgage)
+    if plan.intent == "affordability":
+        updated.finances = dict(plan.finances)
+        if places:
+            updated.place = places[0]
+    if plan.intent == "search" and plan.calls and "cities" in plan.filters:
+        updated.places = places
     return updated
