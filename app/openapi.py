@@ -343,6 +343,33 @@ def _event_schema_name(event: type[WireEvent]) -> str:
     return f"{event.event.capitalize()}Event"
 
 
+def _event_schema() -> dict[str, Any]:
+    """One event of the stream (`event`, `id`, and `data`: JSON of that event's component)."""
+    one_of = [
+        {
+            "properties": {
+                "event": {"const": event.event},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"$ref": REF.format(model=_event_schema_name(event))},
+                },
+            }
+        }
+        for event in _wire_events()
+    ]
+    return {
+        "type": "object",
+        "required": ["event", "id", "data"],
+        "properties": {
+            "event": {"enum": list(EVENT_NAMES)},
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}:[1-9][0-9]*$"},
+            "data": {"type": "string"},
+        },
+        "oneOf": one_of,
+    }
+
+
 def _path_of(rule: str) -> tuple[str, list[dict[str, Any]]]:
     """`/a/<id:x>` as `/a/{x}`, with its path parameters (ids match the `id` converter)."""
     parameters = []
@@ -399,7 +426,10 @@ def _success(
     if isinstance(answer, str):
         content: dict[str, Any] = {answer: {"schema": {"type": "string"}}}
         if answer == SSE:
-            content["text/plain"] = {"schema": {"type": "string"}}
+            content = {
+                SSE: {"schema": _event_schema()},
+                "text/plain": {"schema": {"type": "string"}},
+            }
             return {"description": "The reply's events.", "content": content}
         if op.rule == "/openapi.json":
             content = {answer: {"schema": {"type": "object"}}}
