@@ -348,7 +348,7 @@ def _event_schema() -> dict[str, Any]:
     one_of = [
         {
             "properties": {
-                "event": {"const": event.event},
+                "event": {"enum": [event.event]},
                 "data": {
                     "type": "string",
                     "contentMediaType": "application/json",
@@ -366,7 +366,7 @@ def _event_schema() -> dict[str, Any]:
             "id": {"type": "string", "pattern": "^[0-9a-f]{32}:[1-9][0-9]*$"},
             "data": {"type": "string"},
         },
-        "oneOf": one_of,
+        "anyOf": one_of,  # one per event name (the `event` of each branch tells which)
     }
 
 
