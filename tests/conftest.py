@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.extensions import db
 from app.settings import sqlalchemy_url
+from tests.support.llm_server import ScriptedLLM
 
 PG_SCHEMA = "app_tests"
 
@@ -74,6 +75,14 @@ def delete_redis_keys(url: str, prefix: str) -> None:
     client = redis.Redis.from_url(url)
     for key in client.scan_iter(f"{prefix}*"):
         client.delete(key)
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[ScriptedLLM]:
+    """The scripted OpenAI-compatible server, one per test module (its live servers point at it)."""
+    server = ScriptedLLM().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -36,13 +36,6 @@ CHECKS = ",".join(
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
-@pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM
