@@ -37,12 +37,10 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    llm = ScriptedLLM().start()
+def live(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[LiveServer]:
     server = start_app(app_env(tmp_path_factory.mktemp("docs"), "sqlite", llm))
     yield server
     server.stop()
-    llm.stop()
 
 
 @pytest.fixture(scope="module")
