@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.support.live import ROOT, LiveServer, app_env, start_app
 from tests.support.llm_server import ScriptedLLM
@@ -83,4 +84,32 @@ def test_api_docs_renders_every_operation_from_the_apps_own_assets(
     page.screenshot(path=str(ROOT / "test-artifacts" / "api-docs.png"), full_page=False)
     assert elsewhere == []  # no CDN, no font or image from another origin
     assert not [line for line in console if "Content Security Policy" in line], console
+    page.close()
+
+
+def test_try_it_out_works_for_a_logged_in_browser(live: LiveServer, browser: Browser) -> None:
+    """A session write from the docs page carries the CSRF token, as the app's pages do."""
+    requests.post(
+        f"{live.url}/auth/signup",
+        json={"email": "docs@example.com", "password": "securepassword123"},
+        timeout=10,
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live.url}/auth/login")
+    page.fill("input[name=email]", "docs@example.com")
+    page.fill("input[name=password]", "securepassword123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live.url}/")
+    page.goto(f"{live.url}/api/docs")
+
+    block = page.locator(".opblock-post", has=page.locator("[data-path='/auth/tokens']"))
+    block.locator(".opblock-summary").click()
+    block.get_by_role("button", name="Try it out").click()
+    block.locator("textarea.body-param__text").fill('{"name": "from the docs"}')
+    block.get_by_role("button", name="Execute").click()
+    expect(block.locator(".live-responses-table tbody .response-col_status").first).to_have_text(
+        "201"
+    )
+    listed = page.request.get(f"{live.url}/auth/tokens").json()["tokens"]
+    assert [token["name"] for token in listed] == ["from the docs"]
     page.close()
