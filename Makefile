@@ -4,23 +4,32 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test cov lint format bench clean
 
 install: $(INSTALLED)
 
 $(INSTALLED): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	@echo "Installing the app and its dependencies into $(VENV) (the first time takes a minute or two)..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -qq --upgrade pip
+	@$(BIN)/python -m pip install -qq -e '.[test]'
+	@touch $@
 
 run: install
-	$(BIN)/flask --app wsgi setup
-	exec $(BIN)/python scripts/serve
+	@$(BIN)/flask --app wsgi setup
+	@exec $(BIN)/python scripts/serve
 
+# The local PostgreSQL and Redis join the run when they answer (scripts/test_services).
 test: install
+	@eval "$$($(BIN)/python scripts/test_services)"; \
 	$(BIN)/pytest $(PYTEST_ARGS) || { rc=$$?; \
 	  [ $$rc -eq 5 ] && echo "pytest collected no tests: the suite is broken" >&2; exit $$rc; }
+
+# The suite with a coverage report of the code it ran in-process (not the gunicorn children).
+cov: install
+	@eval "$$($(BIN)/python scripts/test_services)"; \
+	$(BIN)/pytest --cov=app --cov=mcp_listings --cov=mcp_analytics \
+	  --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -34,4 +43,4 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache .coverage

@@ -85,6 +85,8 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     root.handlers = [handler]
     root.setLevel(level)
+    # Alembic announces each of its plugins at INFO whenever it loads: noise, not events.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def init_request_tracking(app: Flask, service: str, user_of: Callable[[], str | None]) -> None:

@@ -257,25 +257,14 @@ OPERATIONS: tuple[Op, ...] = (
        auth=False),
 )  # fmt: skip
 
-# Operations that are pages for people, not API: the route test knows them by name.
-PAGES = frozenset(
-    {
-        ("GET", "/"),
-        ("GET", "/tokens"),
-        ("GET", "/auth/login"),
-        ("GET", "/auth/signup"),
-        ("GET", "/api/docs"),
-        ("GET", "/static/<path:filename>"),
-    }
-)
 ID_PATTERN = "^[0-9a-f]{32}$"  # the `id` converter (app/validation.py)
 RULE_PART = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
-def routes(app: Flask) -> set[tuple[str, str]]:
-    """Every (method, rule) the app serves, HEAD and OPTIONS aside."""
+def routes(app: Flask) -> dict[tuple[str, str], str]:
+    """Every (method, OpenAPI path) the app serves, HEAD and OPTIONS aside, with its rule."""
     return {
-        (method, rule.rule)
+        (method, _path_of(rule.rule)[0]): rule.rule
         for rule in app.url_map.iter_rules()
         for method in rule.methods or ()
         if method not in ("HEAD", "OPTIONS")
@@ -283,11 +272,16 @@ def routes(app: Flask) -> set[tuple[str, str]]:
 
 
 def build_document(app: Flask) -> dict[str, Any]:
-    """The whole document, for the operations whose routes this app has."""
+    """The whole document, for the operations whose routes this app has.
+
+    An operation matches its route by method and path whatever converters the route uses
+    (`<call_id>` or `<string:call_id>`); the parameters are described from the app's rule.
+    """
     served = routes(app)
-    operations = [op for op in OPERATIONS if (op.method, op.rule) in served]
+    matched = [(op, served.get((op.method, _path_of(op.rule)[0]))) for op in OPERATIONS]
+    operations = [(op, rule) for op, rule in matched if rule is not None]
     models = {Error}
-    for op in operations:
+    for op, _ in operations:
         models.update(m for m in (op.body, *op.ok.values()) if isinstance(m, type))
     keyed, top = models_json_schema(
         [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
@@ -298,8 +292,8 @@ def build_document(app: Flask) -> dict[str, Any]:
     for event in _wire_events():
         schemas[_event_schema_name(event)] = TypeAdapter(event).json_schema(ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
-    for op in operations:
-        path, parameters = _path_of(op.rule)
+    for op, rule in operations:
+        path, parameters = _path_of(rule)
         paths.setdefault(path, {})[op.method.lower()] = _operation(op, parameters, refs)
     return {
         "openapi": "3.1.0",
@@ -336,11 +330,39 @@ def build_document(app: Flask) -> dict[str, Any]:
 
 
 def _wire_events() -> list[type[WireEvent]]:
-    return sorted(WireEvent.__subclasses__(), key=lambda event: EVENT_NAMES.index(event.event))
+    order = {name: index for index, name in enumerate(EVENT_NAMES)}
+    return sorted(WireEvent.__subclasses__(), key=lambda event: order.get(event.event, 99))
 
 
 def _event_schema_name(event: type[WireEvent]) -> str:
     return f"{event.event.capitalize()}Event"
+
+
+def _event_schema() -> dict[str, Any]:
+    """One event of the stream (`event`, `id`, and `data`: JSON of that event's component)."""
+    one_of = [
+        {
+            "properties": {
+                "event": {"enum": [event.event]},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"$ref": REF.format(model=_event_schema_name(event))},
+                },
+            }
+        }
+        for event in _wire_events()
+    ]
+    return {
+        "type": "object",
+        "required": ["event", "id", "data"],
+        "properties": {
+            "event": {"enum": list(EVENT_NAMES)},
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}:[1-9][0-9]*$"},
+            "data": {"type": "string"},
+        },
+        "anyOf": one_of,  # one per event name (the `event` of each branch tells which)
+    }
 
 
 def _path_of(rule: str) -> tuple[str, list[dict[str, Any]]]:
@@ -399,7 +421,10 @@ def _success(
     if isinstance(answer, str):
         content: dict[str, Any] = {answer: {"schema": {"type": "string"}}}
         if answer == SSE:
-            content["text/plain"] = {"schema": {"type": "string"}}
+            content = {
+                SSE: {"schema": _event_schema()},
+                "text/plain": {"schema": {"type": "string"}},
+            }
             return {"description": "The reply's events.", "content": content}
         if op.rule == "/openapi.json":
             content = {answer: {"schema": {"type": "object"}}}
