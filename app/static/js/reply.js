@@ -182,11 +182,13 @@ export class ReplyView {
     const approve = el("button", { type: "button", class: "primary small", "data-answer": "approve" }, "Approve");
     const decline = el("button", { type: "button", class: "secondary small", "data-answer": "decline" }, "Decline");
     const status = el("p", { class: "approval-status small", role: "status" });
-    const details = el("pre", { class: "approval-args small" }, JSON.stringify(args, null, 2));
+    const details = el("details", { class: "approval-details" },
+      el("summary", { class: "small", text: "Show what will be sent" }),
+      el("pre", { class: "approval-args small" }, JSON.stringify(args, null, 2)));
     const box = el("div", { class: "approval", "data-approval": request.call_id, role: "group",
       "aria-label": "Approval needed" },
-    el("p", { class: "approval-title" }, el("strong", { text: "Approval needed: " }), what),
-    el("p", { class: "small muted", text: `Nothing is sent until you approve. It is declined by itself after ${request.expires_in} s.` }),
+    el("p", { class: "approval-title" }, el("strong", { class: "approval-label", text: "Approval needed: " }), what),
+    el("p", { class: "small muted approval-expiry", text: `Nothing is sent until you approve. It is declined by itself after ${request.expires_in} s.` }),
     details, el("div", { class: "button-row" }, approve, decline), status);
     const answer = async (yes) => {
       approve.disabled = true;
@@ -196,6 +198,7 @@ export class ReplyView {
         await this.hooks.approve?.(request, yes);
         status.textContent = yes ? "Approved." : "Declined.";
         box.dataset.answered = yes ? "approved" : "declined";
+        box.querySelector(".approval-label").textContent = "Asked: ";
       } catch (error) {
         status.textContent = error.message;
         box.dataset.answered = "closed";
@@ -207,13 +210,16 @@ export class ReplyView {
     approve.focus({ preventScroll: false });
   }
 
-  /** Close approval prompts still open (the call ended, or the reply did). */
-  closeApprovals(callId) {
+  /** Close approval prompts still open (the call ended, or the reply did), saying why. */
+  closeApprovals(callId, why) {
     const boxes = callId === undefined ? this.approvals.querySelectorAll("[data-approval]")
       : this.approvals.querySelectorAll(`[data-approval="${CSS.escape(callId)}"]`);
     for (const box of boxes) {
       for (const button of box.querySelectorAll("button")) button.disabled = true;
-      if (!box.dataset.answered) box.dataset.answered = "closed";
+      if (box.dataset.answered) continue;
+      box.dataset.answered = "closed";
+      box.querySelector(".approval-label").textContent = "Asked: ";
+      box.querySelector(".approval-status").textContent = why;
     }
   }
 
@@ -233,7 +239,8 @@ export class ReplyView {
     line.call = { ...previous, ...call, arguments: call.arguments || previous.arguments };
     renderToolLine(line, line.call);
     if (call.status !== "started") {
-      this.closeApprovals(call.call_id);
+      const declined = call.error === "declined" ? "Declined: no answer in time." : "Not run.";
+      this.closeApprovals(call.call_id, call.status === "completed" ? "Approved." : declined);
       this.showDisplay(line.call);
     }
   }
@@ -299,7 +306,7 @@ export class ReplyView {
     this.showThinking(false);
     this.renderAnswer();
     this.busy(false);
-    this.closeApprovals();
+    this.closeApprovals(undefined, "Not sent: the reply ended before an answer.");
     for (const line of this.tools.querySelectorAll('.tool-line[data-status="started"]')) {
       renderToolLine(line, { ...line.call, status: "cancelled" });
     }
