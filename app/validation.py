@@ -14,7 +14,7 @@ import re
 from typing import Any, ClassVar, TypeVar
 
 from flask import Flask, request
-from pydantic import BaseModel, StrictBool, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
@@ -31,6 +31,13 @@ class Body(BaseModel):
     """Base of the request bodies: `multiline` names the fields that may hold tab and newline."""
 
     multiline: ClassVar[frozenset[str]] = frozenset()
+
+
+class ApprovalBody(Body):
+    """`POST /agents/streams/<stream_id>/approvals/<call_id>` (CONTRACT.md 6.3): a JSON `true`
+    runs the waiting tool call, `false` declines it; nothing else (no "yes", no 1) is taken."""
+
+    approve: bool = Field(strict=True)
 
 
 class IdConverter(BaseConverter):
@@ -121,9 +128,3 @@ def parse_body(model: type[Model]) -> Model:
         return model.model_validate(data)
     except ValidationError as error:
         raise ApiError(400, "Some fields are invalid.", fields=field_errors(error)) from None
-
-
-class ApprovalBody(BaseModel):
-    """`POST /agents/streams/<id>/approvals/<call_id>`: the user's answer (CONTRACT.md 6.3)."""
-
-    approve: StrictBool
