@@ -666,9 +666,21 @@ def test_offline_notice_is_a_dismissible_banner(
         page.context.close()
 
 
-def test_flash_messages_never_cover_the_conversation(pages: Any) -> None:
+def test_phone_table_labels_stay_whole_and_flashes_never_cover_the_conversation(
+    pages: Any, llm: ScriptedLLM
+) -> None:
     page = pages(PHONE)
     sign_up(page)  # the signup leaves a "Welcome" flash on the chat page
+    llm.script(
+        Turn.text("| Listing | Address |\n|---|---|\n| L100001 | 1219 Alder Way Unit 21C |\n")
+    )
+    send(page, "A table please")
+    wait_done(page)
+    label = page.locator(".answer td").nth(1)
+    expect(label).to_have_attribute("data-label", "Address")
+    style = "el => getComputedStyle(el, '::before').whiteSpace"
+    assert label.evaluate(style) == "nowrap"  # "Addre/ss" no more
+    screenshot(page, "phone-table-labels")
     flash = page.locator(".flashes")
     if flash.count():
         box = flash.bounding_box()
