@@ -422,7 +422,8 @@ def test_every_display_kind_renders_and_card_actions_send_their_request(
     )
     screenshot_blocks(page, f"rich-{size}")
 
-    cards.first.get_by_role("button", name=re.compile("^Details")).click()
+    cards.first.get_by_role("button", name=re.compile("^Details")).focus()
+    page.keyboard.press("Enter")  # every action answers the keyboard
     expect(page.locator(".msg-user .bubble").last).to_have_text("Tell me about listing L100230")
     wait_done(page)
     detail = last_reply(page).locator('[data-display="listing"]')

@@ -114,15 +114,23 @@ function markets(display) {
   return block("markets", title,
     highlights.length ? el("p", { class: "display-highlights", text: highlights.join(" · ") }) : null,
     barChart(rows.map((r) => ({ label: name(r), value: r.median_price })), {
-      caption: "Median price", valueTitle: "Median price", format: shortMoney,
+      caption: "Median price", valueTitle: "US dollars", format: shortMoney,
     }),
     barChart(rows.map((r) => ({ label: name(r), value: r.price_change_12m_pct })), {
-      caption: "Price change over 12 months", valueTitle: "Change (%)", format: pct,
+      caption: "Price change over 12 months", valueTitle: "Percent", format: pct,
     }),
-    facts(rows.flatMap((r) => [[`${name(r)}: price per sqft`, money(r.price_per_sqft)],
-      [`${name(r)}: days on market`, num(r.median_days_on_market)],
-      [`${name(r)}: inventory`, num(r.inventory)],
-      [`${name(r)}: competition`, label(r.competition_level)]])));
+    table(["City", "Price/sqft", "Days on market", "Inventory", "Competition"], rows.map((r) => [
+      name(r), money(r.price_per_sqft), num(r.median_days_on_market), num(r.inventory),
+      label(r.competition_level)])));
+}
+
+/** A table that becomes one labelled card per row on a phone (app.css `.md-table`). */
+function table(headings, rows) {
+  const head = el("tr", {}, ...headings.map((h) => el("th", { scope: "col", text: h })));
+  const body = rows.map((cells) => el("tr", {},
+    ...cells.map((cell, i) => el("td", { "data-label": headings[i], text: cell }))));
+  return el("div", { class: "table-wrap" },
+    el("table", { class: "md-table" }, el("thead", {}, head), el("tbody", {}, ...body)));
 }
 
 function mortgage(display) {
@@ -179,17 +187,10 @@ function niceEnd(value) {
 }
 
 function metrics(display) {
-  const rows = display.rows || [];
-  const head = el("tr", {}, ...["Listing", "Views", "Saves", "Inquiries", "Conversion"].map(
-    (h) => el("th", { scope: "col", text: h })));
-  const body = rows.map((r) => el("tr", {},
-    el("td", { "data-label": "Listing", text: r.listing_id }),
-    el("td", { "data-label": "Views", text: num(r.page_views) }),
-    el("td", { "data-label": "Saves", text: num(r.saves) }),
-    el("td", { "data-label": "Inquiries", text: num(r.inquiries) }),
-    el("td", { "data-label": "Conversion", text: typeof r.conversion_rate === "number" ? `${(r.conversion_rate * 100).toFixed(1)}%` : "—" })));
+  const conversion = (v) => (typeof v === "number" ? `${(v * 100).toFixed(1)}%` : "—");
   return block("metrics", "Listing performance",
-    el("div", { class: "table-wrap" }, el("table", { class: "md-table" }, el("thead", {}, head), el("tbody", {}, ...body))));
+    table(["Listing", "Views", "Saves", "Inquiries", "Conversion"], (display.rows || []).map((r) => [
+      r.listing_id || "", num(r.page_views), num(r.saves), num(r.inquiries), conversion(r.conversion_rate)])));
 }
 
 const RENDERERS = { listings, listing, trend, markets, mortgage, affordability, metrics };
