@@ -19,8 +19,15 @@ run: install
 	@$(BIN)/flask --app wsgi setup
 	@exec $(BIN)/python scripts/serve
 
+# The browser tests' accessibility audit injects axe-core (pinned in tests/browser/package.json).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund --ignore-scripts --silent && touch $@; \
+	  else echo "npm is missing: the accessibility audit will be skipped" >&2; fi
+
 # The local PostgreSQL and Redis join the run when they answer (scripts/test_services).
-test: install
+test: install $(AXE)
 	@eval "$$($(BIN)/python scripts/test_services)"; \
 	$(BIN)/pytest $(PYTEST_ARGS) || { rc=$$?; \
 	  [ $$rc -eq 5 ] && echo "pytest collected no tests: the suite is broken" >&2; exit $$rc; }

@@ -69,8 +69,11 @@ class Toolbox:
         self.consent = consent  # None: every call runs (no one to ask, e.g. a unit test)
 
     def needs_consent(self, name: str) -> bool:
-        """A tool the services offer that may act outside the app (6.3); a made-up name fails
-        as unavailable without asking."""
+        """A tool the services offer that is not known to only read may act outside the app
+        (6.3): it runs only with the user's approval. A name no service offers, even after
+        asking them again (one may have been away), fails as unavailable without asking."""
+        if self.client.service_of(name) is None:
+            self.client.tools(self.user_id)
         return self.client.service_of(name) is not None and not self.is_read_only(name)
 
     def _declined(self, request: ToolCallRequest, reason: str) -> ToolFinished:

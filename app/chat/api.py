@@ -73,7 +73,7 @@ def _start_reply() -> ReplyInfo:
     info, history, message = begin_turn(current_user, body)
     timeout = current_app.config["APPROVAL_TIMEOUT"]
     consent = Consent.of(timeout, interactive=not _wants_text(), approve=body.approve)
-    _runner().start(info, agent_run_for(info.user_id, history, message, consent), consent)
+    _runner().start(info, agent_run_for(info.user_id, history, message, consent))
     return info
 
 

@@ -144,9 +144,16 @@ def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, st
 def agent_run_for(
     user_id: str, history: list[dict[str, str]], message: str, consent: Consent | None = None
 ) -> Any:
-    """The reply's agent loop, built lazily inside the generation's greenlet."""
+    """The reply's agent loop, built lazily inside the generation's greenlet.
+
+    Every reply asks before a tool acts outside the app (CONTRACT.md 6.3): without a `consent`
+    given (approvals ahead, a plain-text reader), the user is asked. The runner finds it as
+    `run.consent`, to hand it the user's answers.
+    """
     app = current_app._get_current_object()
     rid = request_id()
+    if consent is None:
+        consent = Consent.of(app.config["APPROVAL_TIMEOUT"], interactive=True, approve=[])
 
     def run() -> Any:
         toolbox = Toolbox(app.extensions["mcp_client"], user_id, rid, consent)
@@ -157,6 +164,7 @@ def agent_run_for(
             app.config["AGENT_MAX_STEPS"],
         )
 
+    run.consent = consent  # type: ignore[attr-defined]
     return run
 
 

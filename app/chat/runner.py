@@ -117,7 +117,7 @@ class Runner:
         """The user's approval answer, to the process running the reply (CONTRACT.md 6.3)."""
         self.broker.request_approval(stream_id, call_id, approve)
 
-    def start(self, info: ReplyInfo, agent_run: AgentRun, consent: Consent | None = None) -> None:
+    def start(self, info: ReplyInfo, agent_run: AgentRun) -> None:
         """Register the stream and run it in its own greenlet; returns at once.
 
         Raises BrokerError if the broker is unreachable; the reply is then stored as failed.
@@ -141,6 +141,7 @@ class Runner:
             self._store(generation.outcome("failed"))
             raise
         self.local[info.stream_id] = generation
+        consent = getattr(agent_run, "consent", None)  # see app/chat/replies.py agent_run_for
         if consent is not None:
             self.consents[info.stream_id] = consent
         generation.greenlet = gevent.spawn(self._run, generation, agent_run)

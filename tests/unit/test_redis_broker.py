@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import gevent
+import gevent.event
 import pytest
 import redis
 
@@ -306,3 +307,19 @@ def test_unreachable_redis_raises_broker_error_quickly() -> None:
     with pytest.raises(BrokerError):
         broker.active_for("u")
     assert time.monotonic() - started < 5
+
+
+def test_an_approval_answer_reaches_the_producing_process(brokers: list[RedisBroker]) -> None:
+    producer, elsewhere, _ = brokers
+    heard = gevent.event.Event()
+    answers: list[tuple[str, str, bool]] = []
+
+    def on_answer(stream_id: str, call_id: str, approve: bool) -> None:
+        answers.append((stream_id, call_id, approve))
+        heard.set()
+
+    producer.on_approval(on_answer)
+    info = new_stream(producer)
+    elsewhere.request_approval(info.stream_id, "call_1", False)
+    assert heard.wait(timeout=5)
+    assert answers == [(info.stream_id, "call_1", False)]

@@ -1,6 +1,7 @@
 /* The chat page's sidebar: the conversations list with open, rename and delete, and its toggle.
  *
- * On a phone the sidebar is a drawer: the ☰ button opens it, Escape or a click on the chat
+ * The search box lists the conversations whose title or messages match (`?q=`, CONTRACT.md
+ * 6.4) as the user types. On a phone the sidebar is a drawer: the ☰ button opens it, Escape or a click on the chat
  * closes it. The page (chat.js) owns which conversation is shown; it hands its hooks to
  * `initSidebar`: `current()` the shown id, `open(id)` show one, `startNew()` a blank one.
  */
@@ -35,12 +36,17 @@ export function renderConversations() {
   ui.list.replaceChildren(...conversations.map(conversationItem));
   ui.empty.hidden = conversations.length > 0;
   const current = conversations.find((c) => c.id === page.current());
-  ui.title.textContent = current ? current.title : "New conversation";
+  if (current || !page.current()) ui.title.textContent = current ? current.title : "New conversation";
 }
 
 export async function loadConversations() {
+  const query = ui.search.value.trim();
+  const path = query ? `/agents/conversations?q=${encodeURIComponent(query)}` : "/agents/conversations";
   try {
-    conversations = (await api("GET", "/agents/conversations")).conversations;
+    const found = (await api("GET", path)).conversations;
+    if (query !== ui.search.value.trim()) return; // the user typed on meanwhile
+    conversations = found;
+    ui.empty.textContent = query ? "No conversation matches." : "No conversations yet.";
     renderConversations();
   } catch (error) {
     ui.empty.hidden = false;
@@ -111,6 +117,12 @@ export function initSidebar(hooks) {
     title: $("#conversation-title"),
     toggle: $("#sidebar-toggle"),
     newButton: $("#new-conversation"),
+    search: $("#conversation-search"),
+  });
+  let typing = null;
+  ui.search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(loadConversations, 200);
   });
   ui.toggle.addEventListener("click", toggleSidebar);
   ui.newButton.addEventListener("click", () => page.startNew());

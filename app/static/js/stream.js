@@ -8,13 +8,24 @@
  */
 import { api } from "./api.js";
 
-const EVENTS = ["start", "thinking", "tool", "content", "done"];
+const EVENTS = ["start", "thinking", "tool", "approval", "content", "done"];
 
 const sequenceOf = (eventId) => Number(String(eventId || "").split(":").pop()) || 0;
 
 /** POST the user's message; resolves to {stream_id, stream_url, conversation_id}. */
 export function startReply(message, conversationId) {
   return api("POST", "/agents/streams", { message, conversation_id: conversationId || undefined });
+}
+
+/** Regenerate the conversation's last reply, after editing the last message if `message`. */
+export function regenerateReply(conversationId, message) {
+  const body = message === undefined ? {} : { message };
+  return api("POST", `/agents/conversations/${encodeURIComponent(conversationId)}/regenerate`, body);
+}
+
+/** Approve or decline a tool call waiting for consent (CONTRACT.md 6.3). */
+export function answerApproval(streamId, callId, approve) {
+  return api("POST", `/agents/streams/${streamId}/approvals/${encodeURIComponent(callId)}`, { approve });
 }
 
 /** Ask the server to stop the reply; the stream then ends with `done` (status cancelled). */
