@@ -241,7 +241,7 @@ def test_signup_chat_streams_progressively_with_thinking_tool_line_and_metrics(
     expect(page.locator(".tool-line")).to_contain_text("Searching listings in Portland: failed")
     metrics = page.locator(".msg-assistant .metrics")
     expect(metrics).to_contain_text("First token")
-    expect(metrics).to_contain_text("chunks/s")
+    expect(metrics).to_contain_text("tokens/s")
     expect(metrics).to_contain_text("1 tool call")
     expect(page.get_by_role("textbox", name="Message")).to_be_enabled()
     expect(page.get_by_role("textbox", name="Message")).to_be_focused()
@@ -521,7 +521,8 @@ def test_sidebar_opens_renames_and_deletes_conversations(page: Page, llm: Script
     rename = page.get_by_role("textbox", name="New title")
     rename.fill("Portland search")
     rename.press("Enter")
-    expect(titles).to_have_text(["Second question", "Portland search"])
+    # A rename is an update: the list, newest update first, moves it to the top.
+    expect(titles).to_have_text(["Portland search", "Second question"])
     expect(page.locator("#conversation-title")).to_have_text("Portland search")
 
     page.once("dialog", lambda dialog: dialog.accept())
