@@ -28,15 +28,25 @@ def test_a_json_object_sent_as_a_form_is_read_as_json(
     assert_error(form, 415, "unsupported_media_type")
 
 
-def test_form_typed_json_does_not_get_around_csrf(client: FlaskClient, auth: AuthActions) -> None:
+def test_form_typed_json_logs_in_as_an_api_call_and_does_not_get_around_csrf(
+    client: FlaskClient, auth: AuthActions
+) -> None:
     auth.signup()
-    # Anonymous login with a form content type is the HTML form: it needs its CSRF token.
+    # `curl -d '{...}' /auth/login`: the JSON login, a token and no session.
     login = client.post(
         "/auth/login",
         data='{"email": "user@example.com", "password": "securepassword123"}',
         content_type=FORM,
     )
-    assert_error(login, 403, "csrf_failed")
+    assert login.status_code == 200, login.get_json()
+    assert login.get_json()["token_type"] == "Bearer"
+    assert client.get("/auth/me").status_code == 401  # no session came with it
+    # A real form post without its CSRF token is still refused.
+    form = client.post(
+        "/auth/login", data="email=user%40example.com&password=securepassword123",
+        content_type=FORM,
+    )  # fmt: skip
+    assert_error(form, 403, "csrf_failed")
     # A logged-in browser session still needs X-CSRFToken on a write.
     auth.browser_login()
     write = client.post("/auth/tokens", data='{"name": "laptop"}', content_type=FORM)

@@ -22,6 +22,7 @@ from app.bearer import bearer_token
 from app.errors import json_error, wants_html
 from app.extensions import csrf, db, login_manager
 from app.models import ApiToken, User, new_id
+from app.validation import json_sent_as_a_form
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -153,7 +154,8 @@ def _csrf_guard() -> None:
     """
     if request.method in SAFE_METHODS or bearer_token(request):
         return
-    if request.mimetype in FORM_TYPES or "_user_id" in session:
+    is_form_post = request.mimetype in FORM_TYPES and not json_sent_as_a_form()
+    if is_form_post or "_user_id" in session:
         csrf.protect()
 
 

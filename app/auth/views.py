@@ -39,12 +39,14 @@ from app.bearer import bearer_token
 from app.errors import ApiError
 from app.extensions import db, limiter
 from app.models import ApiToken, User
-from app.validation import parse_body
+from app.validation import json_sent_as_a_form, parse_body
 
 
 def _is_api_post() -> bool:
     """A POST that is not an HTML form is an API call, answered in JSON (415 if not JSON)."""
-    return request.method == "POST" and request.mimetype not in FORM_TYPES
+    return request.method == "POST" and (
+        request.mimetype not in FORM_TYPES or json_sent_as_a_form()
+    )
 
 
 def _account_key() -> str:
