@@ -188,8 +188,8 @@ def describe_filters(filters: dict[str, Any], plural: bool = True) -> str:
 
 
 def _next(*suggestions: str) -> str:
-    """The answer's last line: what the user can ask next."""
-    return f"\n\n_Next you can {_join([s for s in suggestions if s], 'or')}._"
+    """The answer's last line: what the user can ask next ("ask *a*, *b* or *c*")."""
+    return f"\n\n_Next you can ask {_join([s for s in suggestions if s], 'or')}._"
 
 
 def _notes(plan: Plan) -> str:
@@ -420,10 +420,10 @@ def compose_search(plan: Plan, result: dict[str, Any]) -> str:
         widen = _widen_hints(filters)
         if widen:
             advice.append(f"To see more, try {_join(widen, 'or')}.")
-    more = ["say *show me more*"] if total > len(shown) + offset else []
+    more = ["*show me more*"] if total > len(shown) + offset else []
     next_line = _next(
         *more,
-        f"ask *tell me about {shown[0].get('listing_id', 'L100234')}*",
+        f"*tell me about {shown[0].get('listing_id', 'L100234')}*",
         "*email these to you@example.com*",
     )
     return _with_notes(plan, f"{heading}\n\n{table}\n\n{' '.join(advice)}{next_line}")
@@ -658,7 +658,7 @@ def compose_compare(plan: Plan, comparison: dict[str, Any]) -> str:
     body = f"{lead}\n\n{table}" + ("" if lead == summary else f"\n\n{summary}")
     first = markets[0].get("city")
     next_line = _next(
-        "ask *which of those is the cheapest?*",
+        "*which of those is the cheapest?*",
         f"*homes in {cheapest['city']}*",
         f"*price trends in {first}*",
     )
