@@ -108,7 +108,9 @@ export function lineChart(points, { caption, xTitle, yTitle, format = String }) 
   const every = Math.max(1, Math.ceil((points.length - 1) / (width < 640 ? 3 : 5)));
   points.forEach((p, i) => {
     if ((points.length - 1 - i) % every === 0) {
-      grid.append(svgEl("text", { x: x(i), y: height - pad.bottom + 18, "text-anchor": "middle", class: "chart-tick" }, p.x));
+      // The newest label ends at the plot's edge instead of running past the chart.
+      const anchor = i === points.length - 1 && points.length > 1 ? "end" : "middle";
+      grid.append(svgEl("text", { x: x(i), y: height - pad.bottom + 18, "text-anchor": anchor, class: "chart-tick" }, p.x));
     }
   });
   grid.append(svgEl("text", { x: pad.left + plotW / 2, y: height - 8, "text-anchor": "middle", class: "chart-axis-title" }, xTitle));
