@@ -4,37 +4,17 @@ the console shows no CSP violation. A screenshot goes to test-artifacts/api-docs
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import Browser, expect
 
+from tests.support.browser import NEEDS_CHROMIUM
 from tests.support.live import ROOT, LiveServer, app_env, start_app
 from tests.support.llm_server import ScriptedLLM
 
-try:
-    from playwright.sync_api import Browser, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _missing() -> str | None:
-    if sync_playwright is None:
-        return "the playwright package is not installed (pip install playwright==1.65.2)"
-    if not CHROMIUM.exists() or not shutil.which(str(CHROMIUM)):
-        return "/usr/bin/chromium is missing (apt-get install -y chromium)"
-    return None
-
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(_missing() is not None, reason=_missing() or ""),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +22,6 @@ def live(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator
     server = start_app(app_env(tmp_path_factory.mktemp("docs"), "sqlite", llm))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def test_api_docs_renders_every_operation_from_the_apps_own_assets(

@@ -12,58 +12,23 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 
-from tests.support.live import ROOT, LiveServer, SseStream, app_env, start_app
+from tests.support.browser import ARTIFACTS, DESKTOP, NEEDS_CHROMIUM, PHONE
+from tests.support.live import LiveServer, SseStream, app_env, start_app
 from tests.support.llm_server import ScriptedLLM, Turn
 
-try:
-    from playwright.sync_api import (
-        Browser,
-        ConsoleMessage,
-        Page,
-        Route,
-        expect,
-        sync_playwright,
-    )
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "test-artifacts"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 PASSWORD = "securepassword123"
 JWT = re.compile(r"^[\w-]+\.[\w-]+\.[\w-]+$")
 
 
-def _missing() -> str | None:
-    if sync_playwright is None:
-        return "the playwright package is not installed (pip install playwright==1.65.2)"
-    if not CHROMIUM.exists() or not shutil.which(str(CHROMIUM)):
-        return "/usr/bin/chromium is missing (apt-get install -y chromium)"
-    return None
-
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(_missing() is not None, reason=_missing() or ""),
-]
+pytestmark = NEEDS_CHROMIUM
 
 RECORD_EVENT_SOURCES = """
 window.__eventIds = [];
@@ -102,16 +67,6 @@ def live(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator
     server = start_app(app_env(tmp_path_factory.mktemp("browser"), "sqlite", llm))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def new_page(browser: Browser, live: LiveServer, viewport: dict[str, int] = DESKTOP) -> Page:

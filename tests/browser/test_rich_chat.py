@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,43 +19,19 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 
+from tests.support.browser import ARTIFACTS, DESKTOP, NEEDS_CHROMIUM, PHONE
 from tests.support.live import ROOT, LiveServer, Stack, app_env, start_app, start_stack
 from tests.support.llm_server import ScriptedLLM, Turn
 
-try:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-]
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = ROOT / "test-artifacts"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 PASSWORD = "securepassword123"
 REPORT = ("send_listing_report", {"listing_ids": ["L100001"], "recipient_email": "ann@example.com"})
 
 
-def _missing() -> str | None:
-    if sync_playwright is None:
-        return "the playwright package is not installed (pip install playwright==1.65.2)"
-    if not CHROMIUM.exists() or not shutil.which(str(CHROMIUM)):
-        return "/usr/bin/chromium is missing (apt-get install -y chromium)"
-    return None
-
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(_missing() is not None, reason=_missing() or ""),
-]
+pytestmark = NEEDS_CHROMIUM
 
 # ------------------------------------------------------------------------- recorded `display`s
 
@@ -282,16 +257,6 @@ def offline_app(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> I
     )
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

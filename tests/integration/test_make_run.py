@@ -16,24 +16,10 @@ from pathlib import Path
 import requests
 
 from tests.conftest import free_port
+from tests.support.live import ROOT
+from tests.support.processes import FOREIGN_SETTINGS
 
-ROOT = Path(__file__).resolve().parents[2]
 SCREEN_LINES = 24
-FOREIGN = (  # settings a developer's shell or CI may carry that would point elsewhere
-    "DATABASE_URL",
-    "REDIS_URL",
-    "APP_URL",
-    "MCP_LISTINGS_URL",
-    "MCP_ANALYTICS_URL",
-    "MCP_LISTINGS_DATABASE_URL",
-    "MCP_ANALYTICS_DATABASE_URL",
-    "OPENAI_API_KEY",
-    "OPENROUTER_API_KEY",
-    "LLM_MODE",
-    "WEB_CONCURRENCY",
-    "HOST",
-    "LOG_LEVEL",
-)
 
 
 def answering(url: str) -> bool:
@@ -51,7 +37,7 @@ def listening(port: int) -> bool:
 def test_make_run_fits_a_screen_and_sigterm_to_make_stops_all_three(tmp_path: Path) -> None:
     ports = {"PORT": free_port(), "MCP_LISTINGS_PORT": free_port(), "MCP_ANALYTICS_PORT": 0}
     ports["MCP_ANALYTICS_PORT"] = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in FOREIGN}
+    env = {key: value for key, value in os.environ.items() if key not in FOREIGN_SETTINGS}
     env.update({name: str(port) for name, port in ports.items()})
     env.update(
         INSTANCE_PATH=str(tmp_path / "instance"),

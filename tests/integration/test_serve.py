@@ -24,25 +24,10 @@ import pytest
 import requests
 
 from tests.conftest import free_port
-from tests.support.processes import parent_of
+from tests.support.live import ROOT
+from tests.support.processes import FOREIGN_SETTINGS, parent_of
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("app", "listings", "analytics")
-# Settings a developer's shell or CI may carry that would point the processes elsewhere.
-FOREIGN = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "APP_URL",
-    "MCP_LISTINGS_URL",
-    "MCP_ANALYTICS_URL",
-    "MCP_LISTINGS_DATABASE_URL",
-    "MCP_ANALYTICS_DATABASE_URL",
-    "OPENAI_API_KEY",
-    "OPENROUTER_API_KEY",
-    "LLM_MODE",
-    "WEB_CONCURRENCY",
-    "HOST",
-)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -134,7 +119,7 @@ class Serve:
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Serve]:
     ports = {name: free_port() for name in SERVICES}
-    env = {key: value for key, value in os.environ.items() if key not in FOREIGN}
+    env = {key: value for key, value in os.environ.items() if key not in FOREIGN_SETTINGS}
     env.update(
         INSTANCE_PATH=str(tmp_path / "instance"),
         PORT=str(ports["app"]),

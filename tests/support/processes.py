@@ -12,6 +12,24 @@ import pytest
 
 from tests.support.live import ROOT, LiveServer
 
+# Settings a developer's shell or CI may carry that would point the processes elsewhere (or
+# change what they print): tests that start `make run` or scripts/serve drop them.
+FOREIGN_SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "APP_URL",
+    "MCP_LISTINGS_URL",
+    "MCP_ANALYTICS_URL",
+    "MCP_LISTINGS_DATABASE_URL",
+    "MCP_ANALYTICS_DATABASE_URL",
+    "OPENAI_API_KEY",
+    "OPENROUTER_API_KEY",
+    "LLM_MODE",
+    "WEB_CONCURRENCY",
+    "HOST",
+    "LOG_LEVEL",
+)
+
 
 def kill_hard(server: LiveServer) -> None:
     """kill -9 of the gunicorn master and its workers: nothing gets to clean up."""

@@ -358,6 +358,11 @@ def _ids_for(seen: Understood, history: Sequence[dict[str, str]]) -> tuple[list[
     return referenced_ids(seen.text, history)
 
 
+def _at_most(limit: int, ids: list[str], refusal: str) -> tuple[list[str], list[str]]:
+    """The first `limit` ids, and what to tell the user about the rest (nothing if none)."""
+    return ids[:limit], ([refusal] if len(ids) > limit else [])
+
+
 def _plan_listing_analytics(
     intent: str,
     seen: Understood,
@@ -368,10 +373,9 @@ def _plan_listing_analytics(
     ids, guessed = _ids_for(seen, history)
     if not ids:
         return Plan(intent=intent, missing="listing_ids")
-    not_understood = []
-    if len(ids) > MAX_METRIC_IDS:
-        not_understood.append(f"more than {MAX_METRIC_IDS} listings at once")
-        ids = ids[:MAX_METRIC_IDS]
+    ids, not_understood = _at_most(
+        MAX_METRIC_IDS, ids, f"more than {MAX_METRIC_IDS} listings at once"
+    )
     name = "generate_performance_report" if intent == "performance" else "get_listing_metrics"
     assumptions = [] if seen.ids else ["the listings from earlier in the conversation"]
     if guessed:
@@ -402,10 +406,9 @@ def _plan_report(
         return Plan(intent="report", listing_ids=ids, missing="email")
     if not ids:
         return Plan(intent="report", recipient=seen.email, missing="listing_ids")
-    not_understood = []
-    if len(ids) > MAX_REPORT_IDS:
-        not_understood.append(f"more than {MAX_REPORT_IDS} listings in one report")
-        ids = ids[:MAX_REPORT_IDS]
+    ids, not_understood = _at_most(
+        MAX_REPORT_IDS, ids, f"more than {MAX_REPORT_IDS} listings in one report"
+    )
     return Plan(
         intent="report",
         calls=[
@@ -428,10 +431,9 @@ def _plan_details(
     ids, guessed = _ids_for(seen, history)
     if not ids:
         return Plan(intent="listing_details", missing="listing_ids")
-    not_understood = []
-    if len(ids) > MAX_DETAIL_CALLS:
-        not_understood.append(f"details of more than {MAX_DETAIL_CALLS} listings at once")
-        ids = ids[:MAX_DETAIL_CALLS]
+    ids, not_understood = _at_most(
+        MAX_DETAIL_CALLS, ids, f"details of more than {MAX_DETAIL_CALLS} listings at once"
+    )
     assumptions = [f"{ids[0]}, the first listing from earlier"] if guessed else []
     return Plan(
         intent="listing_details",
