@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.auth.identity import issue_token
+from app.auth.identity import VerifiedTokens, issue_token
 from app.auth.views import _account_key
 from app.extensions import db
 from app.models import User
@@ -358,3 +359,18 @@ def test_retry_after_on_a_login_or_signup_429_is_the_real_wait(
     assert_error(refused, 429, "rate_limited")
     # The real wait, rounded up to whole seconds (the storage counts its reset in seconds too).
     assert 0 < int(refused.headers["Retry-After"]) <= 11
+
+
+def test_a_token_in_use_is_refused_once_it_expires(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """A worker checks a token's signature once a minute at most (app/auth/identity.py); its
+    expiry it checks on every request."""
+    headers = auth.headers()
+    now = [time.time()]
+    app.extensions["verified_tokens"] = VerifiedTokens(clock=lambda: now[0])
+    assert client.get("/auth/me", headers=headers).status_code == 200
+    now[0] += app.config["JWT_ACCESS_TOKEN_EXPIRES"] + 1
+    refused = client.get("/auth/me", headers=headers)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'

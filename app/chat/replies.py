@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar
 
 from flask import current_app
 from pydantic import Field, model_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from app.agent.consent import Consent
 from app.agent.loop import build_messages, run_agent
@@ -81,64 +81,100 @@ def owned_conversation(user: User, conversation_id: str) -> Conversation:
     return conversation
 
 
-def recent_history(conversation: Conversation, limit: int) -> list[dict[str, str]]:
+def recent_history(conversation_id: str, limit: int) -> list[dict[str, str]]:
     """The last `limit` turns with text, oldest first, as the model wants them."""
-    rows = db.session.scalars(
-        select(Message)
+    rows = db.session.execute(
+        select(Message.role, Message.content)
         .where(
-            Message.conversation_id == conversation.id,
+            Message.conversation_id == conversation_id,
             Message.content != "",
             Message.status != "superseded",  # a regenerated reply is history, not context
         )
         .order_by(Message.seq.desc())
         .limit(limit)
     ).all()
-    return [{"role": m.role, "content": m.content} for m in reversed(rows)]
+    return [{"role": role, "content": content} for role, content in reversed(rows)]
 
 
 def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, str]], str]:
-    """Store the user message (and a placeholder for the reply) before anything streams."""
+    """Store the user message (and a placeholder for the reply) before anything streams.
+
+    Plain INSERTs and UPDATEs rather than the ORM's unit of work: a turn's rows are new and
+    never read back here, and the ORM's flush was most of what starting a reply cost (bench/).
+    """
     config = current_app.config
     message = body.text(config["CHAT_MAX_MESSAGE_CHARS"])
     now = datetime.now(UTC)  # one moment: a new conversation is never updated before it was made
     if body.conversation_id:
-        conversation = owned_conversation(user, body.conversation_id)
-        history = recent_history(conversation, config["CHAT_HISTORY_MESSAGES"])
+        conversation_id = owned_conversation(user, body.conversation_id).id
+        history = recent_history(conversation_id, config["CHAT_HISTORY_MESSAGES"])
         last_seq = db.session.scalar(
             select(func.coalesce(func.max(Message.seq), 0)).where(
-                Message.conversation_id == conversation.id
+                Message.conversation_id == conversation_id
             )
         )
+        db.session.execute(_TOUCH_CONVERSATION, {"conversation": conversation_id, "now": now})
     else:  # a new conversation: nothing to look up
         title = message if len(message) <= TITLE_CHARS else message[: TITLE_CHARS - 1] + "…"
-        conversation = Conversation(
-            id=new_id(), user_id=user.id, title=title, created_at=now, updated_at=now
+        conversation_id = new_id()
+        db.session.execute(
+            _NEW_CONVERSATION,
+            {
+                "id": conversation_id,
+                "user_id": user.id,
+                "title": title,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        db.session.add(conversation)
         history, last_seq = [], 0
     info = ReplyInfo(
-        stream_id=new_id(),
-        user_id=user.id,
-        conversation_id=conversation.id,
-        message_id=new_id(),
+        stream_id=new_id(), user_id=user.id, conversation_id=conversation_id, message_id=new_id()
     )
-    reply = Message(
-        id=info.message_id,
-        conversation_id=conversation.id,
-        seq=last_seq + 2,
-        role="assistant",
-        content="",
-        status="streaming",
-        stream_id=info.stream_id,
-        lease_expires_at=lease_end(),
+    turn = {
+        "conversation_id": conversation_id,
+        "tool_calls": None,
+        "metrics": None,
+        "error": None,
+        "created_at": now,
+    }
+    db.session.execute(
+        _NEW_MESSAGES,
+        [
+            {
+                **turn,
+                "id": new_id(),
+                "seq": last_seq + 1,
+                "role": "user",
+                "content": message,
+                "status": "completed",
+                "stream_id": None,
+                "lease_expires_at": None,
+            },
+            {
+                **turn,
+                "id": info.message_id,
+                "seq": last_seq + 2,
+                "role": "assistant",
+                "content": "",
+                "status": "streaming",
+                "stream_id": info.stream_id,
+                "lease_expires_at": lease_end(),
+            },
+        ],
     )
-    db.session.add(
-        Message(conversation_id=conversation.id, seq=last_seq + 1, role="user", content=message)
-    )
-    db.session.add(reply)
-    conversation.updated_at = now
     db.session.commit()
     return info, history, message
+
+
+_CONVERSATIONS, _MESSAGES = Conversation.__table__, Message.__table__
+_NEW_CONVERSATION = insert(_CONVERSATIONS)
+_NEW_MESSAGES = insert(_MESSAGES)
+_TOUCH_CONVERSATION = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation"))
+    .values(updated_at=bindparam("now"))
+)
 
 
 def agent_run_for(
@@ -175,20 +211,34 @@ def store_reply(outcome: Outcome) -> None:
     meanwhile, or if another closer (a process that found its lease run out) came first.
     """
     stored = db.session.execute(
-        update(Message)
-        .where(Message.id == outcome.info.message_id, Message.status == "streaming")
-        .values(
-            content=outcome.text,
-            tool_calls=outcome.tool_calls,
-            status=outcome.status,
-            metrics=outcome.metrics,
-            error=outcome.error.code if outcome.error else None,
-            lease_expires_at=None,
-        )
+        _STORE_REPLY,
+        {
+            "message": outcome.info.message_id,
+            "new_content": outcome.text,
+            "new_tool_calls": outcome.tool_calls,
+            "new_status": outcome.status,
+            "new_metrics": outcome.metrics,
+            "new_error": outcome.error.code if outcome.error else None,
+        },
     )
     db.session.commit()
     if stored.rowcount:
         _record(outcome)
+
+
+# Built once: a statement built per reply cost more than running it (bench/).
+_STORE_REPLY = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message"), _MESSAGES.c.status == "streaming")
+    .values(
+        content=bindparam("new_content"),
+        tool_calls=bindparam("new_tool_calls"),
+        status=bindparam("new_status"),
+        metrics=bindparam("new_metrics"),
+        error=bindparam("new_error"),
+        lease_expires_at=None,
+    )
+)
 
 
 def lease_end() -> datetime:
