@@ -85,8 +85,13 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     root.handlers = [handler]
     root.setLevel(level)
-    # Alembic announces each of its plugins at INFO whenever it loads: noise, not events.
+    # Alembic announces each of its plugins at INFO whenever it loads, and httpx every request
+    # it sends (the LLM's and the MCP services'; a reply logs one line of its own): noise.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    # No thread names in our lines: under gevent each greenlet that logs would otherwise get a
+    # `threading` dummy thread object of its own (bench/).
+    logging.logThreads = False
 
 
 def init_request_tracking(app: Flask, service: str, user_of: Callable[[], str | None]) -> None:

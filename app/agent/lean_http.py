@@ -116,6 +116,7 @@ class LeanTransport(httpx2.BaseTransport):
         except BaseException:
             sock.close()
             raise
+        _release_body(request)
         body = _Body(self, sock, origin, request, rest, _framing(request, status, headers))
         body.read_timeout = timeouts.get("read") or 0.0
         if not _keeps_alive(version, headers):
@@ -242,6 +243,14 @@ def _framing(
         except ValueError:
             raise httpx2.RemoteProtocolError("bad Content-Length", request=request) from None
     return UNTIL_CLOSE, 0
+
+
+def _release_body(request: httpx2.Request) -> None:
+    """Let go of a sent request's body: the response keeps its request for the whole reply
+    (`response.request`), and the body, with the tool specs, is some 13 KB (bench/). The SDK
+    builds a new request for a retry, so nothing reads this one's body again."""
+    request.stream = httpx2.ByteStream(b"")
+    request._content = b""
 
 
 class _Body(httpx2.SyncByteStream):
