@@ -11,7 +11,9 @@ one run: the machine is shared. The runs:
                 .venv/bin: `pip install py-spy`);
   coalescing    100 chunks/s at 100 streams, product (SSE_COALESCE_MS as configured, 30 by
                 default) against node;
-  redis         with --redis URL: the product on the Redis broker at the first level.
+  redis         with --redis URL: the product on the Redis broker at the first level;
+  scaling       with --redis URL: one worker against two on Redis, at rising stream counts
+                (bench/scaling.py).
 
 The product runs with SSE_REPLAY_TTL=5 so that its RSS per stream is that of the streams being
 written, not of the finished ones kept for replay (README, "Performance"). The tables and the
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="100,200,300", help="streams, comma-separated")
     parser.add_argument("--window", default="20", help="measured window per level, s")
-    parser.add_argument("--skip", default="", help="runs to leave out: relay,coalescing")
+    parser.add_argument("--skip", default="", help="runs to leave out: relay,coalescing,scaling")
     parser.add_argument("--redis", default="", help="Redis URL: also run the Redis broker")
     parser.add_argument("--save", action="store_true", help="write bench/results/<date>.md")
     args = parser.parse_args(argv)
@@ -82,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
         run = ["--levels", first, "--contestants", "product", *common, "--profile-level", "0"]
         redis_env = {**env, "REDIS_URL": args.redis, "REDIS_KEY_PREFIX": f"bench-{stamp}:"}
         sections += ["## Redis broker, 20 chunks/s", relay_bench("redis", out, run, redis_env)]
+    if args.redis and "scaling" not in args.skip:
+        from bench import scaling
+
+        sections += ["## One worker and two, Redis broker", scaling.main(["--redis", args.redis])]
     report = "\n\n".join(sections) + "\n"
     print(report)
     if args.save:
