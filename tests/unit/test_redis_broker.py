@@ -70,6 +70,32 @@ def test_events_get_consecutive_seqs_stored_as_stream_entry_ids(
     assert reader.info(info.stream_id) == info
 
 
+def test_one_write_carries_many_streams_and_refuses_only_the_closed_or_wiped(
+    brokers: list[RedisBroker], raw: redis.Redis, prefix: str
+) -> None:
+    """The writer sends a batch of every stream's events in one call (app/streaming/redis/
+    writer.py): each stream keeps its order, and a refusal stops only the stream refused."""
+    producer = brokers[0]
+    kept, other, wiped, closed = (new_stream(producer) for _ in range(4))
+    raw.delete(f"{prefix}s:{wiped.stream_id}")  # as if Redis lost it
+    raw.hset(f"{prefix}s:{closed.stream_id}", "done", 1)  # as if closed as lost elsewhere
+    for chunk in "abc":
+        for info in (kept, wiped, other, closed):
+            producer.publish(info.stream_id, "content", {"chunk": chunk})
+    producer.drain(kept.stream_id)  # the whole batch, every stream's events, goes now
+    for info in (kept, other):
+        entries = raw.xrange(f"{prefix}s:{info.stream_id}:events")
+        assert [(entry_id, json.loads(f["d"])["chunk"]) for entry_id, f in entries] == [
+            ("1-0", "a"),
+            ("2-0", "b"),
+            ("3-0", "c"),
+        ]
+    for info, why in ((wiped, "is gone"), (closed, "was already closed")):
+        with pytest.raises(BrokerError, match=why):
+            producer.publish(info.stream_id, "content", {"chunk": "d"})
+    assert producer.publish(kept.stream_id, "content", {"chunk": "d"}) == 4
+
+
 def test_read_waits_for_the_next_event_and_answers_empty_on_timeout(
     brokers: list[RedisBroker],
 ) -> None:
