@@ -100,7 +100,7 @@ def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, st
     """Store the user message (and a placeholder for the reply) before anything streams.
 
     Plain INSERTs and UPDATEs rather than the ORM's unit of work: a turn's rows are new and
-    never read back here, and the ORM's flush was most of what starting a reply cost (bench/).
+    never read back here, and the ORM's flush cost a reply three times as much CPU (bench/).
     """
     config = current_app.config
     message = body.text(config["CHAT_MAX_MESSAGE_CHARS"])

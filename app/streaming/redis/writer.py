@@ -2,9 +2,9 @@
 
 It sends whatever was published in the last WRITE_INTERVAL in one script call: a round trip per
 event cost the worker about 170 µs of CPU, a pipelined call per event about 35 µs, and one call
-for the whole batch less again (bench/). A producer
-learns that Redis refused its events (stream closed or wiped, Redis down) at its next `publish`
-(`check`), and `drain` writes a stream's events out at once.
+for the whole batch less again (bench/). A producer learns that Redis refused its events
+(stream closed or wiped, Redis down) at its next `publish` (`check`), and `drain` writes a
+stream's events out at once.
 """
 
 from __future__ import annotations
