@@ -11,6 +11,9 @@ one run: the machine is shared. The runs:
                 .venv/bin: `pip install py-spy`);
   coalescing    100 chunks/s at 100 streams, product (SSE_COALESCE_MS as configured, 30 by
                 default) against node;
+  replies       20-chunk replies at 50 streams, product against limit-py: set beside the relay
+                run's 200-chunk replies, it splits the CPU into a cost per chunk and a cost per
+                reply (README, "Performance");
   redis         with --redis URL: the product on the Redis broker at the first level;
   scaling       with --redis URL: one worker against two on Redis, at rising stream counts
                 (bench/scaling.py).
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="100,200,300", help="streams, comma-separated")
     parser.add_argument("--window", default="20", help="measured window per level, s")
-    parser.add_argument("--skip", default="", help="runs to leave out: relay,coalescing,scaling")
+    parser.add_argument("--skip", default="", help="runs to leave out, e.g. coalescing,scaling")
     parser.add_argument("--redis", default="", help="Redis URL: also run the Redis broker")
     parser.add_argument("--save", action="store_true", help="write bench/results/<date>.md")
     args = parser.parse_args(argv)
@@ -80,6 +83,10 @@ def main(argv: list[str] | None = None) -> None:
         window = os.environ.get("SSE_COALESCE_MS", "30")
         title = f"## Coalescing, 100 chunks/s (SSE_COALESCE_MS={window})"
         sections += [title, relay_bench("coalescing", out, run, env)]
+    if "replies" not in args.skip:
+        run = ["--levels", "50", "--chunks", "20", "--ramp", "1", *common, "--profile-level", "0"]
+        run += ["--contestants", "product,limit-py"]
+        sections += ["## Short replies, 20 chunks", relay_bench("replies", out, run, env)]
     if args.redis:
         run = ["--levels", first, "--contestants", "product", *common, "--profile-level", "0"]
         redis_env = {**env, "REDIS_URL": args.redis, "REDIS_KEY_PREFIX": f"bench-{stamp}:"}
