@@ -18,7 +18,7 @@ from flask import Flask, Request, current_app, g, redirect, request, session, ur
 from flask_jwt_extended import decode_token
 from flask_login import current_user, login_user, logout_user
 from jwt import PyJWTError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app.auth.keys import signing_keys
 from app.bearer import bearer_token
@@ -147,6 +147,14 @@ class VerifiedTokens:
         return claims
 
 
+# The token's record and its user, in one query; built once, as it runs on every API request.
+_TOKEN_AND_USER = (
+    select(ApiToken, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.jti == bindparam("jti"))
+)
+
+
 def _user_from_bearer(req: Request) -> User | None:
     token = bearer_token(req)
     if token is None:
@@ -154,11 +162,7 @@ def _user_from_bearer(req: Request) -> User | None:
     claims = current_app.extensions["verified_tokens"].claims(token)
     if claims is None:
         return None
-    found = db.session.execute(  # the token's record and its user, in one query
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.jti == claims.get("jti"))
-    ).first()
+    found = db.session.execute(_TOKEN_AND_USER, {"jti": claims.get("jti")}).first()
     if found is None:
         return None
     record, user = found
