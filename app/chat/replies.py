@@ -83,16 +83,7 @@ def owned_conversation(user: User, conversation_id: str) -> Conversation:
 
 def recent_history(conversation_id: str, limit: int) -> list[dict[str, str]]:
     """The last `limit` turns with text, oldest first, as the model wants them."""
-    rows = db.session.execute(
-        select(Message.role, Message.content)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.content != "",
-            Message.status != "superseded",  # a regenerated reply is history, not context
-        )
-        .order_by(Message.seq.desc())
-        .limit(limit)
-    ).all()
+    rows = db.session.execute(_HISTORY, {"conversation": conversation_id, "limit": limit}).all()
     return [{"role": role, "content": content} for role, content in reversed(rows)]
 
 
@@ -108,11 +99,7 @@ def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, st
     if body.conversation_id:
         conversation_id = owned_conversation(user, body.conversation_id).id
         history = recent_history(conversation_id, config["CHAT_HISTORY_MESSAGES"])
-        last_seq = db.session.scalar(
-            select(func.coalesce(func.max(Message.seq), 0)).where(
-                Message.conversation_id == conversation_id
-            )
-        )
+        last_seq = db.session.scalar(_LAST_SEQ, {"conversation": conversation_id})
         db.session.execute(_TOUCH_CONVERSATION, {"conversation": conversation_id, "now": now})
     else:  # a new conversation: nothing to look up
         title = message if len(message) <= TITLE_CHARS else message[: TITLE_CHARS - 1] + "…"
@@ -167,13 +154,39 @@ def begin_turn(user: User, body: ChatBody) -> tuple[ReplyInfo, list[dict[str, st
     return info, history, message
 
 
+# The statements of a turn, built once: building one cost about as much as running it (bench/).
 _CONVERSATIONS, _MESSAGES = Conversation.__table__, Message.__table__
+_HISTORY = (
+    select(_MESSAGES.c.role, _MESSAGES.c.content)
+    .where(
+        _MESSAGES.c.conversation_id == bindparam("conversation"),
+        _MESSAGES.c.content != "",
+        _MESSAGES.c.status != "superseded",  # a regenerated reply is history, not context
+    )
+    .order_by(_MESSAGES.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+_LAST_SEQ = select(func.coalesce(func.max(_MESSAGES.c.seq), 0)).where(
+    _MESSAGES.c.conversation_id == bindparam("conversation")
+)
 _NEW_CONVERSATION = insert(_CONVERSATIONS)
 _NEW_MESSAGES = insert(_MESSAGES)
 _TOUCH_CONVERSATION = (
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("conversation"))
     .values(updated_at=bindparam("now"))
+)
+_STORE_REPLY = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message"), _MESSAGES.c.status == "streaming")
+    .values(
+        content=bindparam("new_content"),
+        tool_calls=bindparam("new_tool_calls"),
+        status=bindparam("new_status"),
+        metrics=bindparam("new_metrics"),
+        error=bindparam("new_error"),
+        lease_expires_at=None,
+    )
 )
 
 
@@ -224,21 +237,6 @@ def store_reply(outcome: Outcome) -> None:
     db.session.commit()
     if stored.rowcount:
         _record(outcome)
-
-
-# Built once: a statement built per reply cost more than running it (bench/).
-_STORE_REPLY = (
-    update(_MESSAGES)
-    .where(_MESSAGES.c.id == bindparam("message"), _MESSAGES.c.status == "streaming")
-    .values(
-        content=bindparam("new_content"),
-        tool_calls=bindparam("new_tool_calls"),
-        status=bindparam("new_status"),
-        metrics=bindparam("new_metrics"),
-        error=bindparam("new_error"),
-        lease_expires_at=None,
-    )
-)
 
 
 def lease_end() -> datetime:
