@@ -36,7 +36,10 @@ def prefix(redis_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def brokers(redis_url: str, prefix: str) -> Iterator[list[RedisBroker]]:
-    made = [RedisBroker(redis_url, replay_ttl=60, prefix=prefix, max_events=10) for _ in range(3)]
+    made = [
+        RedisBroker(redis_url, replay_ttl=60, prefix=prefix, max_events=10, lease_ttl=60)
+        for _ in range(3)
+    ]
     yield made
     for broker in made:
         gevent.killall(broker._background)
