@@ -100,11 +100,10 @@ class Fanout:
             if final or timeout <= 0:
                 return answer
         waiter = Waiter(after)
-        self._wait_with(stream_id, waiter)
         try:
-            return waiter.result.get(timeout=timeout)
-        except gevent.Timeout:
-            return []
+            self._wait_with(stream_id, waiter)
+            waiter.result.wait(timeout)
+            return waiter.result.get() if waiter.result.ready() else []  # get: raises its error
         finally:
             self._stop_waiting(stream_id, waiter)
 
