@@ -2,7 +2,8 @@
 
 `RedisBroker` (broker.py) puts together the parts: the streams' keys and events (log.py), the
 batching writer (writer.py), the readers' shared XREAD loop (fanout.py), process and stream
-leases and reader counts (presence.py), and the cancel channel (cancel.py).
+leases and reader counts (presence.py), and the cancel channel (cancel.py) for cancel requests
+and approval answers.
 
 Selected when `REDIS_URL` is set. Every key starts with `REDIS_KEY_PREFIX` (default `estate:`):
 
@@ -11,6 +12,8 @@ Selected when `REDIS_URL` is set. Every key starts with `REDIS_KEY_PREFIX` (defa
     s:<id>:lease      the producer's lease: renewed every second or so, expires after LEASE_TTL
     s:<id>:readers    hash: process id -> readers of this stream in that process
     s:<id>:lost       set (NX) by the one reader that closes a stream whose producer died
+    s:<id>:requests   hash of the requests to its producer, also published (cancel.py), kept a
+                      minute for its `watch`: `cancel` -> 1, `call:<call id>` -> 1 (approve) or 0
     active            set of the stream ids not done yet
     u:<owner>:active  the same, per owner (the per-user cap)
     node:<process>    a process's own lease, renewed by its heartbeat: readers of a killed

@@ -109,7 +109,15 @@ class RedisBroker:
         self.writer.drain(stream_id)
 
     def watch(self, stream_ids: list[str]) -> dict[str, int]:
-        return self.presence.watch(stream_ids)
+        readers, requests = self.presence.watch(stream_ids)
+        for stream_id, asked in requests.items():  # heard already, unless the listener was away
+            for field, value in asked.items():
+                if field == "cancel":
+                    self.cancels.notify(stream_id)
+                elif field.startswith("call:"):
+                    call_id = field.removeprefix("call:")
+                    self.approvals.notify(_approval(stream_id, call_id, value == "1"))
+        return readers
 
     def finish(self, stream_id: str) -> None:
         try:
@@ -183,17 +191,17 @@ class RedisBroker:
         if self._produced.info(stream_id) is not None:  # produced here: no need for a round trip
             self.cancels.notify(stream_id)
         else:
-            self.cancels.request(stream_id)
+            self.cancels.request(stream_id, stream_id, "cancel")
 
     def on_cancel(self, handler: CancelHandler) -> None:
         self.cancels.handlers.append(handler)
 
     def request_approval(self, stream_id: str, call_id: str, approve: bool) -> None:
-        message = json.dumps({"stream_id": stream_id, "call_id": call_id, "approve": approve})
+        message = _approval(stream_id, call_id, approve)
         if self._produced.info(stream_id) is not None:  # produced here: no need for a round trip
             self.approvals.notify(message)
         else:
-            self.approvals.request(message)
+            self.approvals.request(stream_id, message, f"call:{call_id}", "1" if approve else "0")
 
     def on_approval(self, handler: ApprovalHandler) -> None:
         def decode(message: str) -> None:
@@ -208,3 +216,8 @@ class RedisBroker:
 
     def stats(self) -> dict[str, int]:
         return self.presence.stats()
+
+
+def _approval(stream_id: str, call_id: str, approve: bool) -> str:
+    """An approval answer as published (the same text however it comes: heard once)."""
+    return json.dumps({"stream_id": stream_id, "call_id": call_id, "approve": approve})

@@ -50,7 +50,7 @@ class Keys:
         return self.key("s", stream_id)
 
     def of(self, stream_id: str, what: str) -> str:
-        """One of a stream's keys: events, lease, readers, lost."""
+        """One of a stream's keys: events, lease, readers, lost, requests."""
         return self.key("s", stream_id, what)
 
 
