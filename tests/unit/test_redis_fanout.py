@@ -7,6 +7,7 @@ brokers standing for two processes against the test Redis: one produces, the oth
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import uuid
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import delete_redis_keys
+from tests.conftest import delete_redis_keys, free_port
 from tests.support.live import ROOT
 
 
@@ -53,6 +54,13 @@ name = f"fanout-{uuid.uuid4().hex}"  # every connection of the reading process, 
 for client in (reader.redis, reader.fanout.loop_client):
     client.connection_pool.connection_kwargs["client_name"] = name
 raw = redis.Redis.from_url(url, decode_responses=True)
+
+def until(condition):
+    while not condition():
+        gevent.sleep(0.01)
+
+def loop_blocked():
+    return any("b" in c["flags"] for c in raw.client_list() if c.get("name") == name)
 """
 
 MANY_READERS = (
@@ -73,6 +81,7 @@ def follow(stream_id):
 
 expected = 0
 readers = [gevent.spawn(follow, stream_id) for stream_id in ids]
+until(loop_blocked)  # the readers found nothing yet, and wait
 xread_connections = []
 for n in range(ROUNDS):
     round_done.clear()
@@ -111,14 +120,6 @@ fanout.READ_SLICE = 60  # the loop's XREAD blocks for a minute unless woken
 quiet, busy = StreamInfo(uuid.uuid4().hex, "u"), StreamInfo(uuid.uuid4().hex, "u")
 producer.create(quiet)
 producer.create(busy)
-
-def until(condition):
-    while not condition():
-        gevent.sleep(0.01)
-
-def loop_blocked():
-    return any("b" in c["flags"] for c in raw.client_list() if c.get("name") == name)
-
 waiting = gevent.spawn(reader.read, quiet.stream_id, 0, 60)
 until(loop_blocked)  # in an XREAD over `quiet` alone
 late = gevent.spawn(reader.read, busy.stream_id, 0, 60)  # a stream the XREAD in flight lacks
@@ -140,3 +141,76 @@ def test_a_reader_of_a_new_stream_does_not_wait_out_the_block_in_flight(
 ) -> None:
     probe = run_probe(NEW_STREAM_WAKES_THE_LOOP, redis_url, prefix)
     assert probe == {"late": [{"chunk": "b"}], "waiting": [{"chunk": "q"}]}
+
+
+REDIS_GOES_AWAY = """
+from gevent import monkey
+
+monkey.patch_all()
+import json, subprocess, sys, uuid
+import gevent, redis
+from app.streaming.broker import StreamInfo
+from app.streaming.redis import RedisBroker
+
+port = sys.argv[1]
+url = f"redis://127.0.0.1:{port}/0"
+raw = redis.Redis.from_url(url, decode_responses=True)
+
+def until(condition):
+    while not condition():
+        gevent.sleep(0.01)
+
+def answers():
+    try:
+        return raw.ping()
+    except redis.RedisError:
+        return False
+
+def start_redis():
+    server = subprocess.Popen(
+        ["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    until(answers)
+    return server
+
+def loop_blocked():
+    return any("b" in c["flags"] for c in raw.client_list())
+
+server = start_redis()
+producer, reader = RedisBroker(url, 60), RedisBroker(url, 60)
+ids = [uuid.uuid4().hex for _ in range(5)]
+for stream_id in ids:
+    producer.create(StreamInfo(stream_id, "u"))
+waiting = [gevent.spawn(reader.read, stream_id, 0, 30) for stream_id in ids]
+until(loop_blocked)
+server.kill()
+server.wait()
+gevent.joinall(waiting)
+failed = [type(w.exception).__name__ for w in waiting]
+
+server = start_redis()  # empty: the old streams are gone
+info = StreamInfo(uuid.uuid4().hex, "u")
+producer.create(info)
+later = gevent.spawn(reader.read, info.stream_id, 0, 30)
+until(loop_blocked)  # the loop is back
+producer.publish(info.stream_id, "content", {"chunk": "again"})
+later.join()
+server.kill()
+print(json.dumps({"failed": failed, "later": [e.data for e in later.value]}))
+"""
+
+
+def test_when_redis_goes_away_every_waiting_reader_hears_it_and_the_loop_comes_back() -> None:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    result = subprocess.run(
+        [sys.executable, "-c", REDIS_GOES_AWAY, str(free_port())],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe == {"failed": ["BrokerError"] * 5, "later": [{"chunk": "again"}]}
