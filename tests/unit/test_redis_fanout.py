@@ -143,6 +143,38 @@ def test_a_reader_of_a_new_stream_does_not_wait_out_the_block_in_flight(
     assert probe == {"late": [{"chunk": "b"}], "waiting": [{"chunk": "q"}]}
 
 
+PRODUCER_DIES = (
+    PROBE_HEADER
+    + """
+def close(info, events, age_s):  # as app/chat/runner.py closes a lost stream
+    reader.publish(info.stream_id, "error", {"code": "generation_lost"})
+    reader.publish(info.stream_id, "done", {"status": "failed"})
+    reader.finish(info.stream_id)
+
+reader.on_lost(close)
+lost, wiped = StreamInfo(uuid.uuid4().hex, "u"), StreamInfo(uuid.uuid4().hex, "u")
+producer.create(lost)
+producer.create(wiped)
+waiting = [gevent.spawn(reader.read, s.stream_id, 0, 30) for s in (lost, wiped)]
+until(loop_blocked)  # both wait in the loop
+raw.delete(prefix + f"s:{lost.stream_id}:lease")  # its producer was killed
+raw.delete(prefix + f"s:{wiped.stream_id}")  # Redis lost it
+gevent.joinall(waiting)
+print(json.dumps({
+    "lost": [e.name for e in waiting[0].value],
+    "wiped": waiting[1].value,
+}))
+"""
+)
+
+
+def test_readers_waiting_in_the_loop_hear_of_a_dead_producer_or_a_vanished_stream(
+    redis_url: str, prefix: str
+) -> None:
+    probe = run_probe(PRODUCER_DIES, redis_url, prefix)
+    assert probe == {"lost": ["error", "done"], "wiped": None}
+
+
 REDIS_GOES_AWAY = """
 from gevent import monkey
 
