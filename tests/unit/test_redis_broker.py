@@ -1,7 +1,8 @@
 """The Redis broker's semantics, against the test Redis, with several brokers as processes.
 
 Each broker instance stands for one process (its own node id); they share keys through a prefix
-unique to the test. Liveness is exercised by deleting lease keys, as their expiry would.
+unique to the test. Liveness is exercised by deleting lease keys, as their expiry would (leases
+last a minute here: a wait in these unpatched tests may take a few seconds).
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ def prefix(redis_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def brokers(redis_url: str, prefix: str) -> Iterator[list[RedisBroker]]:
-    made = [RedisBroker(redis_url, replay_ttl=60, prefix=prefix, max_events=10) for _ in range(3)]
+    made = [
+        RedisBroker(redis_url, replay_ttl=60, prefix=prefix, max_events=10, lease_ttl=60)
+        for _ in range(3)
+    ]
     yield made
     for broker in made:
         gevent.killall(broker._background)
@@ -349,3 +353,48 @@ def test_an_approval_answer_reaches_the_producing_process(brokers: list[RedisBro
     elsewhere.request_approval(info.stream_id, "call_1", False)
     assert heard.wait(timeout=5)
     assert answers == [(info.stream_id, "call_1", False)]
+
+
+def test_a_cancel_or_an_answer_published_while_the_producer_does_not_listen_is_not_lost(
+    brokers: list[RedisBroker], raw: redis.Redis
+) -> None:
+    producer, elsewhere, _ = brokers
+    name = f"producer-{uuid.uuid4().hex}"  # the producing process's connections, by this name
+    producer.redis.connection_pool.connection_kwargs["client_name"] = name
+    cancelled: list[str] = []
+    answers: list[tuple[str, str, bool]] = []
+    producer.on_cancel(cancelled.append)
+    producer.on_approval(lambda stream_id, call_id, ok: answers.append((stream_id, call_id, ok)))
+    info = new_stream(producer)  # subscribed
+    listeners = [c for c in raw.client_list() if c.get("name") == name and "P" in c["flags"]]
+    assert len(listeners) == 2  # cancel and approval
+    for listener in listeners:  # as if the connection dropped: the listeners must reconnect
+        raw.client_kill_filter(_id=listener["id"])
+
+    elsewhere.request_cancel(info.stream_id)  # published to no one of the producer's
+    elsewhere.request_approval(info.stream_id, "call_1", True)
+    assert producer.watch([info.stream_id]) == {info.stream_id: 0}
+    assert cancelled == [info.stream_id]
+    assert answers == [(info.stream_id, "call_1", True)]
+    producer.watch([info.stream_id])  # the requests are still recorded: handled once
+    assert cancelled == [info.stream_id]
+    assert len(answers) == 1
+
+
+def test_a_cancel_heard_from_the_channel_is_not_handled_again_by_watch(
+    brokers: list[RedisBroker],
+) -> None:
+    producer, elsewhere, _ = brokers
+    heard = gevent.event.Event()
+    cancelled: list[str] = []
+
+    def on_cancel(stream_id: str) -> None:
+        cancelled.append(stream_id)
+        heard.set()
+
+    producer.on_cancel(on_cancel)
+    info = new_stream(producer)
+    elsewhere.request_cancel(info.stream_id)
+    assert heard.wait(timeout=5)  # through the pub/sub listener
+    producer.watch([info.stream_id])
+    assert cancelled == [info.stream_id]

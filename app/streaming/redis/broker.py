@@ -1,7 +1,8 @@
 """`RedisBroker`: the broker interface (app/streaming/broker.py) over the parts of this package.
 
 The streams produced in this process are also kept in a `MemoryBroker` until their `done`:
-readers here follow them from memory, and the writer sends them to Redis in batches.
+readers here follow them from memory, and the writer sends them to Redis in batches. Readers
+here of streams produced elsewhere share one XREAD loop (the fan-out).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.streaming.broker import (
 )
 from app.streaming.memory import MemoryBroker
 from app.streaming.redis.cancel import CancelChannel
+from app.streaming.redis.fanout import Fanout
 from app.streaming.redis.keys import LEASE_TTL, Keys, connect, errors
 from app.streaming.redis.log import StreamLog
 from app.streaming.redis.presence import Presence
@@ -56,14 +58,15 @@ class RedisBroker:
         self.presence = Presence(self.redis, keys, self.node, lease_ttl)
         self.cancels = CancelChannel(self.redis, keys)
         self.approvals = CancelChannel(self.redis, keys, "approval")
+        self.fanout = Fanout(self.redis, connect(url, 1), keys, self.node, self._close_lost)
         self._produced = MemoryBroker(replay_ttl=0, max_events=max_events)  # see above
         self._lost_handlers: list[LostHandler] = []
         self._started = False
         self._background: list[gevent.Greenlet] = []
 
     def _ensure_running(self) -> None:
-        """Start the heartbeat, the cancel listener and the writer on first use (after gunicorn
-        forked)."""
+        """Start the heartbeat, the cancel listener, the writer and the fan-out on first use
+        (after gunicorn forked)."""
         if self._started:
             return
         self._started = True  # before any I/O: another greenlet may call in meanwhile
@@ -80,6 +83,7 @@ class RedisBroker:
             gevent.spawn(self.cancels.listen, pubsub),
             gevent.spawn(self.approvals.listen, approvals),
             gevent.spawn(self.writer.run_forever),
+            gevent.spawn(self.fanout.run_forever),
         ]
 
     # --- producer side -----------------------------------------------------------------------
@@ -105,7 +109,15 @@ class RedisBroker:
         self.writer.drain(stream_id)
 
     def watch(self, stream_ids: list[str]) -> dict[str, int]:
-        return self.presence.watch(stream_ids)
+        readers, requests = self.presence.watch(stream_ids)
+        for stream_id, asked in requests.items():  # heard already, unless the listener was away
+            for field, value in asked.items():
+                if field == "cancel":
+                    self.cancels.notify(stream_id)
+                elif field.startswith("call:"):
+                    call_id = field.removeprefix("call:")
+                    self.approvals.notify(_approval(stream_id, call_id, value == "1"))
+        return readers
 
     def finish(self, stream_id: str) -> None:
         try:
@@ -123,7 +135,7 @@ class RedisBroker:
         if events is not None:  # waited `timeout` in memory: now a look at Redis (lease, done)
             timeout = 0.0
         self._ensure_running()
-        return self.log.read(stream_id, after, timeout, unleased=self._close_lost)
+        return self.fanout.read(stream_id, after, timeout)
 
     def info(self, stream_id: str) -> StreamInfo | None:
         return self.log.info(stream_id)
@@ -179,17 +191,17 @@ class RedisBroker:
         if self._produced.info(stream_id) is not None:  # produced here: no need for a round trip
             self.cancels.notify(stream_id)
         else:
-            self.cancels.request(stream_id)
+            self.cancels.request(stream_id, stream_id, "cancel")
 
     def on_cancel(self, handler: CancelHandler) -> None:
         self.cancels.handlers.append(handler)
 
     def request_approval(self, stream_id: str, call_id: str, approve: bool) -> None:
-        message = json.dumps({"stream_id": stream_id, "call_id": call_id, "approve": approve})
+        message = _approval(stream_id, call_id, approve)
         if self._produced.info(stream_id) is not None:  # produced here: no need for a round trip
             self.approvals.notify(message)
         else:
-            self.approvals.request(message)
+            self.approvals.request(stream_id, message, f"call:{call_id}", "1" if approve else "0")
 
     def on_approval(self, handler: ApprovalHandler) -> None:
         def decode(message: str) -> None:
@@ -204,3 +216,8 @@ class RedisBroker:
 
     def stats(self) -> dict[str, int]:
         return self.presence.stats()
+
+
+def _approval(stream_id: str, call_id: str, approve: bool) -> str:
+    """An approval answer as published (the same text however it comes: heard once)."""
+    return json.dumps({"stream_id": stream_id, "call_id": call_id, "approve": approve})

@@ -16,7 +16,7 @@ from redis.retry import Retry
 from app.streaming.broker import BrokerError
 
 LEASE_TTL = 5  # seconds a producer's or a process's lease lasts without renewal
-READ_SLICE = 1.0  # longest single XREAD BLOCK: how soon a quiet reader notices a dead producer
+READ_SLICE = 1.0  # longest XREAD BLOCK of the fan-out: how soon it notices a dead producer
 ORPHAN_TTL = 24 * 3600  # bound on the life of keys of a stream that never finished
 
 
@@ -50,7 +50,7 @@ class Keys:
         return self.key("s", stream_id)
 
     def of(self, stream_id: str, what: str) -> str:
-        """One of a stream's keys: events, lease, readers, lost."""
+        """One of a stream's keys: events, lease, readers, lost, requests."""
         return self.key("s", stream_id, what)
 
 

@@ -1,22 +1,20 @@
 """The streams in Redis: their metadata hash and their events as a Redis Stream.
 
-Readers block in XREAD for at most READ_SLICE at a time; between slices they look at the
-producer's lease, and call `unleased` if it expired on a stream that is not done.
+Readers here of streams produced elsewhere follow them through the fan-out (fanout.py).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 
 import redis
 
 from app.streaming.broker import StreamInfo
-from app.streaming.redis.keys import ORPHAN_TTL, READ_SLICE, Keys, errors
+from app.streaming.redis.keys import ORPHAN_TTL, Keys, errors
 from app.streaming.sse import Event
 
-READ_BATCH = 500  # events per XREAD
+READ_BATCH = 500  # events per XREAD or XRANGE of one stream
 LOST_CLAIM_TTL = 30  # if the process closing a lost stream dies too, another tries after this
 
 
@@ -63,36 +61,6 @@ class StreamLog:
                     pipe.srem(self.keys.key("u", owner, "active"), stream_id)
                 pipe.execute()
 
-    def read(
-        self, stream_id: str, after: int, timeout: float, unleased: Callable[[str], None]
-    ) -> list[Event] | None:
-        events_key = self.keys.of(stream_id, "events")
-        deadline = time.monotonic() + timeout
-        while True:
-            block = min(max(deadline - time.monotonic(), 0.0), READ_SLICE)
-            with errors():
-                found = self.redis.xread(
-                    {events_key: f"{after}-0"},
-                    count=READ_BATCH,
-                    block=int(block * 1000) or None,  # None: do not block at all
-                )
-                if found:
-                    return [_event(entry) for entry in found[0][1]]
-                meta = self.keys.meta(stream_id)
-                with self.redis.pipeline(transaction=False) as pipe:
-                    pipe.exists(meta)
-                    pipe.hexists(meta, "done")
-                    pipe.exists(self.keys.of(stream_id, "lease"))
-                    exists, done, leased = pipe.execute()
-            if not exists:
-                return None
-            if done:
-                return []
-            if not leased:
-                unleased(stream_id)  # which closes it: the next XREAD sees `error` and `done`
-            if time.monotonic() >= deadline:
-                return []
-
     def info(self, stream_id: str) -> StreamInfo | None:
         with errors():
             owner, meta = self.redis.hmget(self.keys.meta(stream_id), ["owner", "meta"])
@@ -116,13 +84,13 @@ class StreamLog:
                 return None  # another process is closing it
             entries = self.redis.xrange(self.keys.of(stream_id, "events"))
             created = float(self.redis.hget(self.keys.meta(stream_id), "created") or time.time())
-        return [_event(entry) for entry in entries], max(time.time() - created, 0.0)
+        return [entry_event(entry) for entry in entries], max(time.time() - created, 0.0)
 
     def forget_active(self, stream_id: str) -> None:
         with errors():
             self.redis.srem(self.keys.key("active"), stream_id)
 
 
-def _event(entry: tuple[str, dict[str, str]]) -> Event:
+def entry_event(entry: tuple[str, dict[str, str]]) -> Event:
     entry_id, fields = entry
     return Event(int(entry_id.partition("-")[0]), fields["n"], fields["d"])

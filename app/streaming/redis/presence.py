@@ -3,7 +3,8 @@
 A process renews its own lease (`node:<process>`) every HEARTBEAT_INTERVAL; readers counted by a
 killed process stop counting once it expires. A producer's lease on its stream (`s:<id>:lease`)
 is renewed by `watch`, twice a second from the producers' watcher; a stream whose lease expired
-before its `done` has lost its producer.
+before its `done` has lost its producer. `watch` also reads the requests recorded on the
+streams (cancel.py).
 """
 
 from __future__ import annotations
@@ -69,25 +70,35 @@ class Presence:
                 pipe.hdel(self.keys.key("clients"), self.node)
             pipe.execute()
 
-    def watch(self, stream_ids: list[str]) -> dict[str, int]:
-        """Every lease renewed and every reader count read in one pipeline, then one MGET of
-        the other processes' leases: two round trips a tick however many streams run here."""
+    def watch(self, stream_ids: list[str]) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
+        """Every lease renewed, every reader count and every recorded request (cancel.py) read
+        in one pipeline, then one MGET of the other processes' leases: two round trips a tick
+        however many streams run here. Answers the reader counts of the streams still open, and
+        the requests recorded on those that have any."""
         if not stream_ids:
-            return {}
+            return {}, {}
         with errors():
             with self.redis.pipeline(transaction=False) as pipe:
                 for stream_id in stream_ids:
                     keys = [self.keys.meta(stream_id), self.keys.of(stream_id, "lease")]
                     self._renew(keys, [self.node, self.lease_ttl], client=pipe)
                     pipe.hgetall(self.keys.of(stream_id, "readers"))
+                    pipe.hgetall(self.keys.of(stream_id, "requests"))
                 replies = pipe.execute()
-            states, counts = replies[0::2], replies[1::2]
+            states, counts, requests = replies[0::3], replies[1::3], replies[2::3]
             alive = self._alive_nodes({node for c in counts for node in c})
-        return {
-            stream_id: sum(int(n) for node, n in count.items() if node in alive)
-            for stream_id, state, count in zip(stream_ids, states, counts, strict=True)
+        open_streams = [
+            (stream_id, count, asked)
+            for stream_id, state, count, asked in zip(
+                stream_ids, states, counts, requests, strict=True
+            )
             if state > 0
+        ]
+        readers = {
+            stream_id: sum(int(n) for node, n in count.items() if node in alive)
+            for stream_id, count, _ in open_streams
         }
+        return readers, {stream_id: asked for stream_id, _, asked in open_streams if asked}
 
     def _alive_nodes(self, nodes: set[str]) -> set[str]:
         """Those of these processes whose own lease has not expired (this one always is)."""
