@@ -20,8 +20,8 @@ one run: the machine is shared. The runs:
 
 The product runs with SSE_REPLAY_TTL=5 so that its RSS per stream is that of the streams being
 written, not of the finished ones kept for replay (README, "Performance"). The tables and the
-profile summary go to bench/results/<date>.md (--save, which `make bench` passes), every
-process's log to a directory under /tmp.
+profile summary go to bench/results/<date>-<time>-relay.md (--save, which `make bench`
+passes), every process's log to a directory under /tmp.
 
     python -m bench --save
     python -m bench --levels 100 --window 10 --skip coalescing
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window", default="20", help="measured window per level, s")
     parser.add_argument("--skip", default="", help="runs to leave out, e.g. coalescing,scaling")
     parser.add_argument("--redis", default="", help="Redis URL: also run the Redis broker")
-    parser.add_argument("--save", action="store_true", help="write bench/results/<date>.md")
+    parser.add_argument("--save", action="store_true", help="write the tables under bench/results/")
     args = parser.parse_args(argv)
     if not (RELAY_BENCH / "bench.py").exists():
         sys.exit(f"no relay-bench at {RELAY_BENCH}: set RELAY_BENCH to its directory")
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     print(report)
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"{dt.date.today().isoformat()}-relay.md"
+        path = RESULTS / f"{dt.datetime.now():%Y-%m-%d-%H%M}-relay.md"  # runs of a day side by side
         path.write_text(f"# make bench, {dt.datetime.now():%Y-%m-%d %H:%M}\n\n" + report)
         print(f"bench: saved {path}", file=sys.stderr)
 
