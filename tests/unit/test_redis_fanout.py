@@ -155,7 +155,18 @@ reader.on_lost(close)
 lost, wiped = StreamInfo(uuid.uuid4().hex, "u"), StreamInfo(uuid.uuid4().hex, "u")
 producer.create(lost)
 producer.create(wiped)
-waiting = [gevent.spawn(reader.read, s.stream_id, 0, 30) for s in (lost, wiped)]
+def follow(stream_id):  # as a reader does (app/streaming/reader.py): until `done` or gone
+    events, after = [], 0
+    while True:
+        batch = reader.read(stream_id, after, 30)
+        if batch is None:
+            return None
+        events += batch
+        if not batch or batch[-1].name == "done":
+            return events
+        after = batch[-1].seq
+
+waiting = [gevent.spawn(follow, s.stream_id) for s in (lost, wiped)]
 until(loop_blocked)  # both wait in the loop
 raw.delete(prefix + f"s:{lost.stream_id}:lease")  # its producer was killed
 raw.delete(prefix + f"s:{wiped.stream_id}")  # Redis lost it
