@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         redis_env = {**env, "REDIS_URL": args.redis, "REDIS_KEY_PREFIX": f"bench-{stamp}:"}
         sections += ["## Redis broker, 20 chunks/s", relay_bench("redis", out, run, redis_env)]
     if args.redis and "scaling" not in args.skip:
-        from bench import scaling
+        from bench import scaling  # here: it imports this module's paths
 
         sections += ["## One worker and two, Redis broker", scaling.main(["--redis", args.redis])]
     report = "\n\n".join(sections) + "\n"
