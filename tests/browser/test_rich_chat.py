@@ -231,13 +231,6 @@ def feed_recorded_replies(page: Page) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[ScriptedLLM]:
-    server = ScriptedLLM().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, llm: ScriptedLLM) -> Iterator[Stack]:
     running = start_stack(tmp_path_factory.mktemp("rich"), llm)
     yield running
