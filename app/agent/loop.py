@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from app.agent.errors import UPSTREAM_ERRORS, classify
@@ -17,7 +17,7 @@ class Provider(Protocol):
     label: str
 
     def step(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self, messages: list[dict[str, Any]], tools: Sequence[dict[str, Any]]
     ) -> Iterator[str | ToolCallRequest | Usage]: ...
 
 
@@ -43,7 +43,7 @@ def run_agent(
     """
     tools = toolbox.specs()
     for step in range(max_steps + 1):
-        step_tools = tools if step < max_steps else []  # the last round must answer in text
+        step_tools = tools if step < max_steps else ()  # the last round must answer in text
         text = ""  # one string, not a list keeping every chunk alive (bench/: 6 KB a stream)
         calls: list[ToolCallRequest] = []
         try:

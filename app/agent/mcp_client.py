@@ -104,6 +104,7 @@ class McpClient:
         self._sessions = {name: _session(pool_size) for name in services}
         self._ids = itertools.count(1)
         self._tools: dict[str, ToolDef] = {}
+        self._specs: tuple[dict[str, Any], ...] | None = None  # of `_tools`, as the LLM sees them
         self._listed_at: dict[str, float] = {}
 
     # JSON-RPC -----------------------------------------------------------------------------
@@ -169,6 +170,7 @@ class McpClient:
                 input_schema=tool.input_schema or {"type": "object"},
                 read_only=bool(tool.annotations and tool.annotations.read_only_hint),
             )
+        self._specs = None
         self._listed_at[service] = time.monotonic()
 
     def tools(self, user_id: str) -> list[ToolDef]:
@@ -178,6 +180,14 @@ class McpClient:
             if now - self._listed_at.get(service, 0.0) > self.cache_seconds:
                 self._refresh(service, user_id)
         return list(self._tools.values())
+
+    def openai_specs(self, user_id: str) -> tuple[dict[str, Any], ...]:
+        """`tools` in the LLM's function format: the same tuple until the tools change, so
+        that the provider encodes them once (app/agent/openai_provider.py)."""
+        tools = self.tools(user_id)
+        if self._specs is None:
+            self._specs = tuple(tool.openai_spec() for tool in tools)
+        return self._specs
 
     def service_of(self, name: str) -> str | None:
         tool = self._tools.get(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from gevent.pool import Group
@@ -80,8 +80,8 @@ class Toolbox:
         detail = DECLINED_FOR_MODEL if reason == DECLINED else f"{DECLINED_FOR_MODEL} {reason}"
         return ToolFinished(request.call_id, request.name, 0, error=DECLINED, result=detail)
 
-    def specs(self) -> list[dict[str, Any]]:
-        return [tool.openai_spec() for tool in self.client.tools(self.user_id)]
+    def specs(self) -> Sequence[dict[str, Any]]:
+        return self.client.openai_specs(self.user_id)
 
     def is_read_only(self, name: str) -> bool:
         """Whether `name` only reads (MCP `readOnlyHint: true`): a tool that does not say so

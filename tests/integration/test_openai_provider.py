@@ -92,6 +92,27 @@ def test_text_then_tool_calls_from_the_scripted_server(llm: ScriptedLLM) -> None
     assert [c.call_id for c in calls] == turn.tool_call_ids
 
 
+def test_the_request_carries_model_messages_tools_and_asks_for_usage(llm: ScriptedLLM) -> None:
+    """The body is encoded by the provider, not the SDK: it must say what the SDK's would,
+    and tools handed over again (the toolbox's same specs) go out the same."""
+    tools = ({"type": "function", "function": {"name": "search_listings", "parameters": {}}},)
+    provider = provider_for(llm)
+    llm.script(Turn.text("one"), Turn.text("two"), Turn.text("three"))
+    for offered in (tools, tools, ()):
+        list(provider.step([{"role": "user", "content": "Maison à Nantes"}], offered))
+    first, second, third = llm.exchanges
+    assert first.body == {
+        "model": "m",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "Maison à Nantes"}],
+        "tools": list(tools),
+    }
+    assert first.headers["content-type"] == "application/json"
+    assert second.body["tools"] == list(tools)
+    assert "tools" not in third.body
+
+
 def test_stream_cut_before_finish_is_truncated(llm: ScriptedLLM) -> None:
     llm.script(Turn.drop_after("one two three four", n_chunks=2))
     with pytest.raises((TruncatedStream, openai.APIConnectionError)):

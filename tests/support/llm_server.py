@@ -253,6 +253,7 @@ class ScriptedLLM:
         headers = {
             k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
         }
+        headers["content-type"] = environ.get("CONTENT_TYPE", "")
         exchange = Exchange(body=body, headers=headers)
         with self._cond:
             turn = self.turns.popleft() if self.turns else self.default

@@ -50,6 +50,9 @@ class FakeServices:
     def tools(self, user_id: str) -> list[ToolDef]:
         return self.defs
 
+    def openai_specs(self, user_id: str) -> tuple[dict[str, Any], ...]:
+        return tuple(d.openai_spec() for d in self.defs)
+
     def service_of(self, name: str) -> str | None:
         return "listings" if name in {d.name for d in self.defs} else None
 

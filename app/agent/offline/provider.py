@@ -11,7 +11,7 @@ it arrives; the pause is a gevent sleep, which never holds the worker.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import gevent
@@ -73,7 +73,7 @@ class OfflineProvider:
         self.pace = max(0, pace_ms) / 1000
 
     def step(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+        self, messages: list[dict[str, Any]], tools: Sequence[dict[str, Any]]
     ) -> Iterator[str | ToolCallRequest]:
         from app.agent.offline.compose import chunk_text, compose_answer, offline_notice
         from app.agent.offline.plan import follow_on_calls, plan_reply
