@@ -100,10 +100,10 @@ class OpenAIProvider:
         yield from chunks.tool_calls()
 
     def _body(self, messages: list[dict[str, Any]], tools: Sequence[dict[str, Any]]) -> bytes:
-        """The request's JSON, encoded here rather than by the SDK: its `create` walks every
-        argument through a typed-dict transform and encodes the tool specs (12 KB) again on
-        every step, 0.4 ms of CPU a reply (bench/). The specs are encoded once, while the
-        toolbox hands out the same tuple of them (app/agent/mcp_client.py)."""
+        """The request's JSON, encoded here rather than by the SDK, whose `create` walks every
+        argument through a typed-dict transform and encodes the tool specs (12 KB) on every
+        step: a step cost 2.25 ms of CPU through `create`, 1.26 ms through `post` with this body
+        (bench/). The specs are encoded once, while the toolbox hands out the same tuple."""
         head = _ENCODE(
             {"model": self.model, "stream": True, "stream_options": {"include_usage": True}}
         )
