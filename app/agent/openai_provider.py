@@ -3,7 +3,8 @@
 The SDK makes the request (auth, retries, status errors), but the event stream is read here:
 the SDK's own iterator builds a pydantic object per chunk, which measured about 300 µs of the
 worker's CPU per chunk and was the largest single cost of a streamed reply (see bench/). Parsing
-the chunk JSON directly costs a few microseconds and gives the same deltas.
+the chunk JSON directly, with orjson, costs under 2 µs (json.loads: 6.6 µs) and gives the same
+deltas. The request's body is encoded here too (`_body`), and sent through the SDK's client.
 
 The bytes come through the SDK's httpx client on a lean transport (app/agent/lean_http.py):
 httpcore and h11 took another third of the worker's CPU per chunk.
@@ -22,6 +23,7 @@ from typing import Any
 
 import httpx2
 import openai
+import orjson
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from app.agent.errors import TruncatedStream
@@ -146,8 +148,8 @@ class ChunkReader:
                 self.done = True
                 break
             try:
-                chunk = json.loads(payload)
-            except ValueError:
+                chunk = orjson.loads(payload)
+            except orjson.JSONDecodeError:
                 raise openai.APIError(
                     message="the model sent a chunk that is not JSON",
                     request=None,  # type: ignore[arg-type]  # set by the caller
