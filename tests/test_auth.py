@@ -374,3 +374,20 @@ def test_a_token_in_use_is_refused_once_it_expires(
     refused = client.get("/auth/me", headers=headers)
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_a_bearer_request_neither_reads_nor_sets_the_session_cookie(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    """The token decides alone: no cookie is set, not even by a page that puts a CSRF token
+    in the session, and a browser session beside the token is not read."""
+    bob = auth.headers(email="bob@example.com")
+    page = client.get("/", headers={**bob, "Accept": "text/html"})
+    assert page.status_code == 200
+    assert "Set-Cookie" not in page.headers
+    auth.signup(email="alice@example.com")
+    auth.browser_login(email="alice@example.com")
+    me = client.get("/auth/me", headers=bob)
+    assert me.get_json()["user"]["email"] == "bob@example.com"
+    assert "Set-Cookie" not in me.headers
+    assert client.get("/auth/me").get_json()["user"]["email"] == "alice@example.com"

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Request, current_app, g, redirect, request, session, url_for
+from flask import Flask, Request, Response, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_jwt_extended import decode_token
 from flask_login import current_user, login_user, logout_user
 from jwt import PyJWTError
@@ -218,7 +219,27 @@ def _csrf_guard() -> None:
         csrf.protect()
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a Bearer request has none.
+
+    Such a request is authenticated by its token alone (see the module docstring), so its
+    cookie is not even read: it gets an empty session that is never saved, and its response
+    never sets a cookie. Reading and writing the cookie was a fair part of what an API request
+    cost (bench/request_cost.py).
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if bearer_token(request):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not bearer_token():
+            super().save_session(app, session, response)
+
+
 def init_identity(app: Flask) -> None:
+    app.session_interface = CookieSessions()
     login_manager.init_app(app)
     app.extensions["verified_tokens"] = VerifiedTokens()
     login_manager.user_loader(_user_from_session)
