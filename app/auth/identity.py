@@ -167,7 +167,8 @@ def _user_from_bearer(req: Request) -> User | None:
     """The user of a valid, unexpired token that the database has and has not revoked.
 
     The user is built from the row (detached: like a loaded one, but in no session), which
-    is all `current_user` is used for.
+    is all `current_user` is used for: it is read, never changed (a change to it would not be
+    saved).
     """
     token = bearer_token(req)
     if token is None:
