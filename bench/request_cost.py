@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.test import EnvironBuilder
 
 from app import create_app
 from app.auth.accounts import create_user
@@ -71,27 +72,14 @@ def build_app(tmp: Path) -> tuple[Flask, str]:
 
 def caller(app: Flask, method: str, path: str, token: str, body: bytes = b"") -> Callable[[], int]:
     """A function that sends one request through the WSGI app and returns its status."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_AUTHORIZATION": f"Bearer {token}",
-        "HTTP_ACCEPT": "text/event-stream" if method == "POST" else "application/json",
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "text/event-stream" if method == "POST" else "application/json",
     }
-    if body:
-        environ["CONTENT_TYPE"] = "application/json"
-        environ["CONTENT_LENGTH"] = str(len(body))
+    content_type = "application/json" if body else None
+    environ = EnvironBuilder(
+        path, method=method, headers=headers, data=body, content_type=content_type
+    ).get_environ()  # built once: building it per call would cost more than the request
     status: list[str] = []
 
     def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:

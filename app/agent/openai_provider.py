@@ -113,7 +113,7 @@ class OpenAIProvider:
         ]
         if tools:
             if tools is not self._tools[0]:
-                self._tools = (tools, _ENCODE(list(tools)))
+                self._tools = (tools, _ENCODE(tools))
             fields.append(f'"tools":{self._tools[1]}')
         return ("{" + ",".join(fields) + "}").encode()
 
