@@ -135,15 +135,18 @@ class ChunkReader:
     def feed(self, data: bytes) -> str:
         if self.done:
             return ""
-        self.buffer += data
-        if b"\r" in self.buffer:  # SSE allows CRLF and CR line ends; OpenAI sends LF
-            self.buffer = self.buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *events, self.buffer = self.buffer.split(b"\n\n")
-        texts: list[str] = []
+        buffer = self.buffer + data if self.buffer else data
+        if b"\r" in buffer:  # SSE allows CRLF and CR line ends; OpenAI sends LF
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *events, self.buffer = buffer.split(b"\n\n")
+        texts = ""  # usually one event a read: no list to join
         for event in events:
-            payload = _data_of(event)
-            if payload is None:
-                continue
+            if event.startswith(b"data: ") and b"\n" not in event:  # the usual one-line event
+                payload: bytes | None = event[6:]
+            else:
+                payload = _data_of(event)
+                if payload is None:
+                    continue
             if payload == b"[DONE]":
                 self.done = True
                 break
@@ -155,10 +158,8 @@ class ChunkReader:
                     request=None,  # type: ignore[arg-type]  # set by the caller
                     body=None,
                 ) from None
-            text = self._chunk(chunk)
-            if text:
-                texts.append(text)
-        return "".join(texts)
+            texts += self._chunk(chunk)
+        return texts
 
     def _chunk(self, chunk: Any) -> str:
         if not isinstance(chunk, dict):
@@ -204,8 +205,6 @@ class ChunkReader:
 
 def _data_of(event: bytes) -> bytes | None:
     """The `data` of one SSE event (several data lines join with a newline); None if none."""
-    if event.startswith(b"data: ") and b"\n" not in event:  # the usual one-line event
-        return event[6:]
     lines = [line for line in event.split(b"\n") if line.startswith(b"data:")]
     if not lines:
         return None  # a comment, or only `event:`/`id:`/`retry:` fields

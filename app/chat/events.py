@@ -86,7 +86,7 @@ class Approval(WireEvent):
     expires_in: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per chunk: not frozen, whose `__init__` costs three times as much
 class Content(WireEvent):
     event: ClassVar[str] = "content"
     chunk: str

@@ -101,4 +101,4 @@ Batches = Iterator[list[Event] | None]  # batches of events; None: a keep-alive 
 def sse_body(stream_id: str, batches: Batches, retry_ms: int) -> Iterator[str]:
     yield retry_field(retry_ms)
     for batch in batches:
-        yield KEEPALIVE if batch is None else "".join(e.frame(stream_id) for e in batch)
+        yield KEEPALIVE if batch is None else "".join([e.frame(stream_id) for e in batch])

@@ -9,12 +9,13 @@ from typing import Any
 KEEPALIVE = ": keep-alive\n\n"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """One event of a stream; `seq` counts from 1 with no gaps.
 
     `payload` is the JSON of the event's data, encoded once when published and reused by every
-    reader and every replay.
+    reader and every replay. Not frozen, though never changed: readers build one per event they
+    read, and a frozen dataclass's `__init__` costs three times as much (bench/chunk_cost.py).
     """
 
     seq: int
