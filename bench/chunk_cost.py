@@ -11,9 +11,9 @@ upstream socket. Beside it runs the least such a path can be (`limit`): the same
 
     .venv/bin/python -m bench.chunk_cost              # rounds of both, the best and the median
 
-In the real worker the same Python costs about three times as much a chunk (a larger process,
-and the sockets' work in between: README, "Performance"), so a microsecond here is worth about
-three there.
+In the real worker the same Python costs about 3.5 times as much a chunk, for the product's
+path and limit-py's alike (a process ten times larger, and the sockets' work between chunks:
+README, "Performance"), so a microsecond here is three or four in relay-bench.
 """
 
 from __future__ import annotations
