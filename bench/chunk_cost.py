@@ -12,7 +12,7 @@ upstream socket. Beside it runs the least such a path can be (`limit`): the same
     .venv/bin/python -m bench.chunk_cost              # rounds of both, the best and the median
 
 In the real worker the same Python costs about 3.5 times as much a chunk, for the product's
-path and limit-py's alike (a process ten times larger, and the sockets' work between chunks:
+path and limit-py's alike (a larger process, and the sockets' work between chunks:
 README, "Performance"), so a microsecond here is three or four in relay-bench.
 """
 
